@@ -1,0 +1,298 @@
+"""Run a submission's code in a fresh, sandboxed Jupyter kernel and ask it for values.
+
+A notebook runs cell by cell through nbclient (each cell with a timeout; an error in one cell does not
+stop the others); module files are imported by the bridge. Afterwards the grader sends requests
+(``get`` a name, ``call`` a function with grader-chosen inputs) and receives plain data. The kernel
+talks over IPC sockets in a private folder, never TCP. A kernel is never reused between submissions.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from jupyter_client import KernelManager
+from jupyter_client.kernelspec import KernelSpec
+from nbclient import NotebookClient
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+from grader_worker import wire
+from grader_worker.bridge import MIME
+
+from ..report import RunEvent
+from .sandbox import Sandbox
+
+
+class InfrastructureError(RuntimeError):
+    """The grader could not run the submission (no kernel, no sandbox): not the student's fault."""
+
+
+@dataclass
+class Outcome:
+    """What came back for one request: a value, or why there is none."""
+
+    value: Any = None
+    missing: bool = False
+    error: dict | None = None
+    handle: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.missing and self.error is None
+
+
+class SandboxedKernelManager(KernelManager):
+    """A KernelManager whose kernel command runs inside the sandbox and is interrupted by message."""
+
+    sandbox: Sandbox | None = None
+
+    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+        argv = [sys.executable, "-m", "ipykernel_launcher", "-f", self.connection_file,
+                "--HistoryManager.enabled=False", "--IPKernelApp.quiet=True", *(extra_arguments or [])]
+        return self.sandbox.command(argv)
+
+    def write_connection_file(self, **kwargs: Any) -> tuple[str, dict]:  # noqa: D102
+        result = super().write_connection_file(**kwargs)
+        if self.sandbox.uid is not None:
+            os.chown(self.connection_file, self.sandbox.uid, self.sandbox.uid)
+        return result
+
+
+class CappedClient(NotebookClient):
+    """nbclient that keeps at most ``output_limit`` bytes of the student's output, then drops the rest."""
+
+    output_limit = 1024 * 1024
+
+    def output(self, outs, msg, display_id, cell_index):  # noqa: D102 - nbclient hook
+        content = msg.get("content", {})
+        if MIME in content.get("data", {}):
+            return super().output(outs, msg, display_id, cell_index)
+        size = len(json.dumps(content, default=str)) if msg["msg_type"] != "stream" else len(content.get("text", ""))
+        self._output_bytes = getattr(self, "_output_bytes", 0) + size
+        if self._output_bytes > self.output_limit:
+            self._output_truncated = True
+            return None
+        return super().output(outs, msg, display_id, cell_index)
+
+
+@dataclass
+class KernelSession:
+    """One submission's kernel: start it, run its code, answer requests, shut it down."""
+
+    submission_dir: Path
+    notebook: Path | None = None
+    modules: list[Path] = field(default_factory=list)
+    cell_timeout: float = 30
+    call_timeout: float = 10
+    output_limit: int = 1024 * 1024
+    slot: int = 0
+    events: list[RunEvent] = field(default_factory=list)
+    use_bwrap: bool | None = None
+
+    def __post_init__(self) -> None:
+        self._tmp = Path(tempfile.mkdtemp(prefix="dl-grader-"))
+        self.sandbox = Sandbox(scratch=self._tmp / "home", submission=self.submission_dir.resolve(),
+                               ipc_dir=self._tmp / "ipc", slot=self.slot, use_bwrap=self.use_bwrap)
+        self.client: CappedClient | None = None
+        self.dead = False
+
+    # --- life cycle ---------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the kernel; a kernel that will not start is an InfrastructureError (retried once)."""
+        self.sandbox.prepare()
+        shutil.copytree(self.submission_dir, self.sandbox.scratch, dirs_exist_ok=True)
+        _chown_tree(self.sandbox.scratch, self.sandbox.uid)
+        last: Exception | None = None
+        for _attempt in range(2):
+            try:
+                self._start_kernel()
+                return
+            except Exception as exc:  # noqa: BLE001
+                last = exc
+                self._stop_kernel()
+        raise InfrastructureError(f"the Jupyter kernel did not start: {last}")
+
+    def _start_kernel(self) -> None:
+        km = SandboxedKernelManager(transport="ipc", ip=str(self.sandbox.ipc_dir / "kernel"))
+        km.sandbox = self.sandbox
+        km.connection_file = str(self.sandbox.ipc_dir / "kernel.json")
+        km._kernel_spec = KernelSpec(argv=[], display_name="sandboxed python", language="python",
+                                     interrupt_mode="message", env={})
+        nb = nbformat.v4.new_notebook()
+        self.client = CappedClient(nb, km=km, timeout=self.cell_timeout, allow_errors=True,
+                                   interrupt_on_timeout=True, startup_timeout=60, iopub_timeout=4,
+                                   shutdown_kernel="immediate", record_timing=False)
+        self.client.output_limit = self.output_limit
+        stdout_log = open(self._tmp / "kernel.log", "wb")  # noqa: SIM115 - closed with the tmp folder
+        km.start_kernel(env=self.sandbox.environment(), cwd=str(self.sandbox.scratch),
+                        stdout=stdout_log, stderr=stdout_log)
+        self.client.kc = km.client()
+        self.client.kc.start_channels()
+        try:
+            self.client.kc.wait_for_ready(timeout=60)
+        except RuntimeError as exc:
+            log = (self._tmp / "kernel.log").read_text(errors="replace")[-2000:]
+            raise InfrastructureError(f"{exc}; kernel log: {log}") from None
+        if self.sandbox.uid is not None:
+            _chown_tree(self.sandbox.ipc_dir, self.sandbox.uid)
+        self.dead = False
+
+    def _stop_kernel(self) -> None:
+        client = self.client
+        if client is None:
+            return
+        try:
+            if client.kc is not None:
+                client.kc.stop_channels()
+            if client.km is not None and client.km.has_kernel:
+                client.km.shutdown_kernel(now=True)
+        except Exception:  # noqa: BLE001 - best effort; the tmp folder is removed anyway
+            pass
+        try:
+            if client.km is not None:
+                client.km.cleanup_resources()
+        except Exception:  # noqa: BLE001
+            pass
+        self.client = None
+
+    def close(self) -> None:
+        self._stop_kernel()
+        shutil.rmtree(self._tmp, ignore_errors=True)
+
+    def __enter__(self) -> KernelSession:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # --- running the student's code -----------------------------------------------------------------
+
+    def run_notebook(self, nb: nbformat.NotebookNode) -> None:
+        """Execute every code cell in order; record errors, timeouts and crashes as events."""
+        for index, cell in enumerate(nb.cells):
+            if cell.cell_type != "code":
+                continue
+            if self.dead:
+                self.events.append(RunEvent(where=f"cell {index + 1}", kind="crash", message="not run: the kernel died earlier"))
+                continue
+            self._run_cell(cell, f"cell {index + 1}")
+
+    def _run_cell(self, cell: nbformat.NotebookNode, where: str, timeout: float | None = None) -> None:
+        assert self.client is not None
+        self.client.timeout = int(timeout or self.cell_timeout)
+        self.client.nb.cells.append(cell)
+        index = len(self.client.nb.cells) - 1
+        started = time.monotonic()
+        try:
+            self.client.execute_cell(cell, index)
+        except DeadKernelError:
+            self.dead = True
+            self.events.append(RunEvent(where=where, kind="crash", message="the kernel died (the code exited, crashed or ran out of memory)"))
+            return
+        except CellTimeoutError:
+            self.events.append(RunEvent(where=where, kind="timeout", message=f"did not finish within {self.client.timeout} s"))
+            self._recover_from_hang()
+            return
+        if getattr(self.client, "_output_truncated", False) and not getattr(self, "_truncation_noted", False):
+            self._truncation_noted = True
+            self.events.append(RunEvent(where=where, kind="limit", message=f"output beyond {self.output_limit // 1024} KiB was dropped"))
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                kind = "timeout" if output.get("ename") == "KeyboardInterrupt" and time.monotonic() - started >= self.client.timeout else "error"
+                message = f"{output.get('ename')}: {output.get('evalue')}"[:500]
+                if kind == "timeout":
+                    message = f"did not finish within {self.client.timeout} s and was interrupted"
+                self.events.append(RunEvent(where=where, kind=kind, message=message))
+
+    def _recover_from_hang(self) -> None:
+        """A kernel that ignored the interrupt is killed; later requests then report it dead."""
+        assert self.client is not None
+        try:
+            alive = self.client.kc.is_alive()
+        except Exception:  # noqa: BLE001
+            alive = False
+        self.dead = True
+        if alive:
+            self._stop_kernel()
+
+    def load_modules(self, paths: list[Path]) -> None:
+        inside = [f"{self.sandbox.submission_path}/{p.relative_to(self.submission_dir).as_posix()}" for p in paths]
+        reply = self._request({"op": "load_modules", "paths": inside}, timeout=self.cell_timeout, where="import")
+        if not reply.ok:
+            return
+        for result in reply.value:
+            if not result.get("ok"):
+                error = result.get("error") or {}
+                where = error.get("where") or {}
+                line = f", line {where.get('line')}" if where.get("line") else ""
+                code = f": {where.get('code')}" if where.get("code") else ""
+                self.events.append(RunEvent(where=f"{Path(result['path']).name}{line}", kind="error",
+                                            message=f"import failed: {error.get('type')}: {error.get('message')}{code}"))
+
+    # --- requests -----------------------------------------------------------------------------------
+
+    def get(self, name: str, keep: bool = False) -> Outcome:
+        return self._request({"op": "get", "name": name, "keep": keep}, timeout=self.call_timeout, where=f"reading {name}")
+
+    def call(self, name: str, args: list, kwargs: dict | None = None, timeout: float | None = None,
+             keep: bool = False, handle: int | None = None) -> Outcome:
+        request: dict[str, Any] = {"op": "call", "args": wire.to_wire(list(args)), "kwargs": wire.to_wire(kwargs or {}), "keep": keep}
+        request.update({"handle": handle, "attr": name} if handle is not None else {"name": name})
+        return self._request(request, timeout=timeout or self.call_timeout, where=f"calling {name}")
+
+    def _request(self, request: dict, timeout: float, where: str) -> Outcome:
+        if self.dead or self.client is None:
+            return Outcome(error={"type": "KernelDied", "message": "the student's kernel is no longer running (see the run log)"})
+        code = f"__import__('grader_worker.bridge', fromlist=['serve']).serve({json.dumps(json.dumps(request))})"
+        cell = nbformat.v4.new_code_cell(code)
+        events_before = len(self.events)
+        self._run_cell(cell, where, timeout=timeout)
+        new_events = self.events[events_before:]
+        del self.events[events_before:]
+        for event in new_events:
+            if event.kind in ("timeout", "crash"):
+                self.events.append(event)
+                return Outcome(error={"type": "Timeout" if event.kind == "timeout" else "KernelDied", "message": event.message})
+        replies = [o["data"][MIME] for o in cell.get("outputs", []) if o.get("output_type") == "display_data" and MIME in o.get("data", {})]
+        if not replies:
+            message = new_events[0].message if new_events else "no reply from the student's kernel"
+            return Outcome(error={"type": "NoReply", "message": message})
+        return _outcome(replies[-1])
+
+
+def _outcome(reply: Any) -> Outcome:
+    """Validate a reply from the sandbox; it is student-controlled data."""
+    if not isinstance(reply, dict):
+        return Outcome(error={"type": "BadReply", "message": "malformed reply"})
+    if reply.get("missing") is True:
+        return Outcome(missing=True)
+    if reply.get("ok") is True:
+        if isinstance(reply.get("handle"), int):
+            return Outcome(handle=reply["handle"])
+        try:
+            return Outcome(value=wire.from_wire(reply.get("value")))
+        except wire.WireError as exc:
+            return Outcome(error={"type": "WireError", "message": str(exc)})
+    error = reply.get("error")
+    if not isinstance(error, dict):
+        return Outcome(error={"type": "BadReply", "message": "malformed error"})
+    where = error.get("where") if isinstance(error.get("where"), dict) else None
+    return Outcome(error={"type": str(error.get("type", "Error"))[:100], "message": str(error.get("message", ""))[:2000], "where": where})
+
+
+def _chown_tree(root: Path, uid: int | None) -> None:
+    if uid is None:
+        return
+    os.chown(root, uid, uid)
+    for path in root.rglob("*"):
+        os.chown(path, uid, uid, follow_symlinks=False)

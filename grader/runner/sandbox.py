@@ -1,0 +1,216 @@
+"""The sandbox a student's process runs in: bubblewrap where present, resource limits always.
+
+Inside: the system and the Python installation read-only, the ``grader_worker`` package read-only,
+the submission read-only at ``/submission``, a private writable home (``/home/student``, also the
+working directory, holding a copy of the submission), a private ``/tmp``, no network (a new, empty
+network namespace), its own PID/IPC/UTS namespaces, and none of the grader's files: rubrics,
+references, hidden cases and other submissions are simply not mounted. When the grader runs as root
+the student's process drops to an unprivileged uid of its own, so per-user limits hold per
+submission. Without bubblewrap the limits still apply and a warning says, once, that isolation is off.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import site
+import sys
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grader_worker
+
+HOME = "/home/student"
+SUBMISSION = "/submission"
+WORKER_ROOT = "/opt/dl-grader"
+BASE_UID = 20000
+_warned = False
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits for the student's processes (see ``grader_worker.limits``)."""
+
+    address_space: int = 4096 * 2**20
+    cpu_seconds: int = 600
+    processes: int = 128
+    file_size: int = 64 * 2**20
+    open_files: int = 256
+    core_size: int = 0
+
+
+@dataclass
+class Sandbox:
+    """Where one submission's process runs and what it may see."""
+
+    scratch: Path
+    submission: Path
+    ipc_dir: Path
+    limits: Limits = field(default_factory=Limits)
+    slot: int = 0
+    use_bwrap: bool | None = None
+
+    def __post_init__(self) -> None:
+        if self.use_bwrap is None:
+            self.use_bwrap = bwrap_available()
+        if not self.use_bwrap:
+            warn_sandbox_off()
+
+    @property
+    def uid(self) -> int | None:
+        """An unprivileged uid of this slot's own, when we are root and can isolate by uid."""
+        return BASE_UID + self.slot if os.getuid() == 0 and self.use_bwrap else None
+
+    @property
+    def home(self) -> str:
+        return HOME if self.use_bwrap else str(self.scratch)
+
+    @property
+    def submission_path(self) -> str:
+        return SUBMISSION if self.use_bwrap else str(self.submission)
+
+    def prepare(self) -> None:
+        """Create the writable folders, owned by the sandbox uid."""
+        for folder in (self.scratch, self.ipc_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+            if self.uid is not None:
+                os.chown(folder, self.uid, self.uid)
+            os.chmod(folder, 0o700)
+
+    def command(self, argv: list[str]) -> list[str]:
+        """``argv`` wrapped so that it runs sandboxed and limited."""
+        limited = [sys.executable, "-m", "grader_worker.limits", json.dumps(self._limit_values()), "--", *argv]
+        if not self.use_bwrap:
+            return limited
+        return ["bwrap", *self._bwrap_args(), "--", *limited]
+
+    def environment(self) -> dict[str, str]:
+        home = self.home
+        worker = WORKER_ROOT if self.use_bwrap else str(Path(grader_worker.__file__).parent.parent)
+        env = {
+            "HOME": home,
+            "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
+            "PYTHONPATH": worker,
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "PYTHONHASHSEED": "0",
+            "MPLBACKEND": "Agg",
+            "MPLCONFIGDIR": f"{home}/.config/matplotlib",
+            "IPYTHONDIR": f"{home}/.ipython",
+            "JUPYTER_PLATFORM_DIRS": "1",
+            "OMP_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1",
+            "OPENBLAS_NUM_THREADS": "1",
+            "LANG": "C.UTF-8",
+            "TMPDIR": "/tmp" if self.use_bwrap else str(self.scratch),
+        }
+        for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):  # needed on some processors
+            if name in os.environ:
+                env[name] = os.environ[name]
+        return env
+
+    def _limit_values(self) -> dict:
+        values = dict(vars(self.limits))
+        values["uid"] = self.uid
+        return values
+
+    def _bwrap_args(self) -> list[str]:
+        args = ["--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+                "--die-with-parent", "--new-session", "--hostname", "sandbox", "--clearenv"]
+        if os.getuid() == 0:
+            args += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]  # only to drop to self.uid
+        else:
+            args += ["--unshare-user"]
+        for top in ("usr", "bin", "sbin", "lib", "lib32", "lib64"):
+            path = Path("/") / top
+            if path.is_symlink():
+                args += ["--symlink", os.readlink(path), str(path)]
+            elif path.is_dir():
+                args += ["--ro-bind", str(path), str(path)]
+        for name in ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "nsswitch.conf", "alternatives"):
+            if (Path("/etc") / name).exists():
+                args += ["--ro-bind", f"/etc/{name}", f"/etc/{name}"]
+        for root in _python_roots():
+            args += _dirs_for(root) + ["--ro-bind", str(root), str(root)]
+        for masked in _installed_private_packages():
+            args += ["--tmpfs", str(masked)]
+        worker = Path(grader_worker.__file__).parent
+        args += _dirs_for(Path(WORKER_ROOT) / "grader_worker") + ["--ro-bind", str(worker), f"{WORKER_ROOT}/grader_worker"]
+        args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+        args += ["--perms", "0755", "--dir", "/home"]
+        args += ["--bind", str(self.scratch), HOME, "--ro-bind", str(self.submission), SUBMISSION]
+        args += _dirs_for(self.ipc_dir) + ["--bind", str(self.ipc_dir), str(self.ipc_dir)]
+        args += ["--chdir", HOME]
+        for key, value in self.environment().items():
+            args += ["--setenv", key, value]
+        return args
+
+
+def _dirs_for(path: Path) -> list[str]:
+    """bwrap creates missing parents 0700; make them traversable for the unprivileged uid."""
+    args: list[str] = []
+    for parent in reversed(path.parents):
+        if str(parent) not in ("/", "/usr", "/tmp") and not str(parent).startswith("/usr/"):
+            args += ["--perms", "0755", "--dir", str(parent)]
+    return args
+
+
+def _python_roots() -> list[Path]:
+    """The interpreter's installation and environment, and nothing else of the host's file system."""
+    roots = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve()}
+    for directory in [*site.getsitepackages(), site.getusersitepackages()]:
+        path = Path(directory).resolve()
+        if path.is_dir() and not any(path.is_relative_to(r) for r in roots):
+            roots.add(path)
+    return sorted(r for r in roots if not r.is_relative_to("/usr"))
+
+
+def _installed_private_packages() -> list[Path]:
+    """Grader and reference packages installed (non-editable) into site-packages: hidden by an empty tmpfs."""
+    found = []
+    for directory in site.getsitepackages():
+        for name in ("grader", "reference", "rubrics"):
+            candidate = Path(directory) / name
+            if candidate.is_dir():
+                found.append(candidate)
+    return found
+
+
+def bwrap_available() -> bool:
+    """bubblewrap is installed and can create its namespaces here (not disabled by the environment)."""
+    if os.environ.get("GRADER_SANDBOX", "").lower() in ("off", "0", "none"):
+        return False
+    if shutil.which("bwrap") is None:
+        return False
+    return _bwrap_works()
+
+
+_bwrap_ok: bool | None = None
+
+
+def _bwrap_works() -> bool:
+    global _bwrap_ok
+    if _bwrap_ok is None:
+        import subprocess
+
+        probe = ["bwrap", "--ro-bind", "/", "/", "--unshare-net", "--unshare-pid", "--die-with-parent", "--", "true"]
+        if os.getuid() != 0:
+            probe.insert(1, "--unshare-user")
+        try:
+            _bwrap_ok = subprocess.run(probe, capture_output=True, timeout=10).returncode == 0
+        except (OSError, subprocess.TimeoutExpired):
+            _bwrap_ok = False
+    return _bwrap_ok
+
+
+def warn_sandbox_off() -> None:
+    global _warned
+    if not _warned:
+        _warned = True
+        warnings.warn(
+            "SANDBOX OFF: bubblewrap (bwrap) is not available, so student code runs with resource limits "
+            "only and can read what this user can read. Install bubblewrap for isolation.",
+            RuntimeWarning,
+            stacklevel=3,
+        )

@@ -1,0 +1,126 @@
+"""Answers the grader's requests inside the student's kernel, in plain data only.
+
+The grader sends one JSON request per execution; ``serve`` runs it against the notebook's namespace
+(and any imported student modules) and publishes the reply as a display message of type ``MIME``.
+The student can break or forge what this module sends, but only about their own work: every
+comparison and every score is computed in the grader's process.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+from . import wire
+
+MIME = "application/vnd.dl-grader.reply+json"
+
+_modules: list[Any] = []
+_handles: dict[int, Any] = {}
+
+
+def serve(request_json: str) -> None:
+    """Handle one request and publish the reply (a dict with ``ok`` and ``value`` or ``error``)."""
+    from IPython.display import publish_display_data
+
+    try:
+        request = json.loads(request_json)
+        reply = _HANDLERS[request["op"]](request)
+    except BaseException as exc:  # noqa: BLE001 - KeyboardInterrupt (time limit) and SystemExit too
+        reply = {"ok": False, "error": _describe(exc)}
+    try:
+        text = json.dumps(reply, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        text = json.dumps({"ok": False, "error": {"type": "WireError", "message": str(exc)}})
+    publish_display_data({MIME: json.loads(text)})
+
+
+def _load_modules(request: dict) -> dict:
+    """Import the student's module files; one failing never stops the others."""
+    results = []
+    for path in map(Path, request["paths"]):
+        if str(path.parent) not in sys.path:
+            sys.path.insert(0, str(path.parent))
+    for path in map(Path, request["paths"]):
+        try:
+            spec = importlib.util.spec_from_file_location(path.stem, path)
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[path.stem] = module
+            spec.loader.exec_module(module)
+            _modules.append(module)
+            results.append({"path": str(path), "ok": True})
+        except BaseException as exc:  # noqa: BLE001
+            sys.modules.pop(path.stem, None)
+            results.append({"path": str(path), "ok": False, "error": _describe(exc, path)})
+    return {"ok": True, "value": results}
+
+
+def _lookup(name: str) -> Any:
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    namespaces = [shell.user_ns] if shell is not None else []
+    namespaces += [vars(module) for module in reversed(_modules)]
+    for namespace in namespaces:
+        if name in namespace:
+            return namespace[name]
+    raise LookupError(name)
+
+
+def _target(request: dict) -> Any:
+    if "handle" in request:
+        obj = _handles[int(request["handle"])]
+        return getattr(obj, request["attr"]) if request.get("attr") else obj
+    return _lookup(request["name"])
+
+
+def _reply(value: Any, keep: bool) -> dict:
+    if keep:
+        handle = len(_handles) + 1
+        _handles[handle] = value
+        return {"ok": True, "handle": handle, "type": type(value).__name__}
+    return {"ok": True, "value": wire.to_wire(value)}
+
+
+def _get(request: dict) -> dict:
+    try:
+        value = _target(request)
+    except LookupError:
+        return {"ok": False, "missing": True}
+    return _reply(value, bool(request.get("keep")))
+
+
+def _call(request: dict) -> dict:
+    try:
+        function = _target(request)
+    except LookupError:
+        return {"ok": False, "missing": True}
+    if not callable(function):
+        return {"ok": False, "error": {"type": "TypeError", "message": f"{request.get('name') or request.get('attr')} is not callable"}}
+    args = wire.from_wire(request.get("args", []))
+    kwargs = wire.from_wire(request.get("kwargs", {}))
+    return _reply(function(*args, **kwargs), bool(request.get("keep")))
+
+
+def _describe(exc: BaseException, path: Path | None = None) -> dict:
+    """An exception as plain data: type, message and the deepest line of student code."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    student = [f for f in frames if "grader_worker" not in f.filename]
+    line = None
+    if isinstance(exc, SyntaxError):
+        line = {"file": Path(exc.filename or "").name, "line": exc.lineno, "code": (exc.text or "").strip()}
+    elif student:
+        last = student[-1]
+        line = {"file": Path(last.filename).name, "line": last.lineno, "code": (last.line or "").strip()}
+    try:
+        message = exc.msg if isinstance(exc, SyntaxError) else str(exc)
+    except BaseException:  # noqa: BLE001 - a student's exception whose __str__ fails
+        message = "<message could not be printed>"
+    return {"type": type(exc).__name__, "message": message[:2000], "where": line}
+
+
+_HANDLERS = {"load_modules": _load_modules, "get": _get, "call": _call}

@@ -1,0 +1,158 @@
+"""The plain-data format that crosses between the grader and a student's process.
+
+Only JSON values and raw ``.npy`` bytes (read with ``allow_pickle=False``) cross the boundary: no
+pickle, no live objects, nothing that is eval'd. This module imports only the standard library and
+numpy because the sandboxed student process loads it too (it is mounted read-only there).
+
+``to_wire`` runs on the sending side and turns numbers, arrays, tensors, tuples, lists and dicts into
+JSON-able data. ``from_wire`` runs on the receiving side and rebuilds plain Python and numpy values,
+refusing anything else: it is the only door through which student data enters the grader.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+from typing import Any
+
+import numpy as np
+
+ARRAY = "__ndarray__"
+TUPLE = "__tuple__"
+FLOAT = "__float__"  # non-finite floats, which strict JSON cannot carry
+
+MAX_DEPTH = 16
+MAX_ARRAY_BYTES = 64 * 1024 * 1024
+MAX_CONTAINER_ITEMS = 100_000
+MAX_STRING = 100_000
+_NUMERIC_KINDS = "biufc"
+
+
+class WireError(ValueError):
+    """A value could not be sent, or what arrived is not plain data of the accepted shapes."""
+
+
+def to_wire(value: Any, _depth: int = 0) -> Any:
+    """Encode ``value`` as JSON-able plain data.
+
+    Subclasses of float, int or ndarray are reduced to their base type's stored value, so an
+    overridden ``__eq__``, ``__float__`` or ``__repr__`` never decides what is sent.
+    """
+    if _depth > MAX_DEPTH:
+        raise WireError("value is nested too deeply")
+    if value is None or type(value) is bool:
+        return value
+    if isinstance(value, int):
+        return int.__int__(value)
+    if isinstance(value, float):
+        return _float_to_wire(float.__float__(value))
+    if isinstance(value, str):
+        text = str.__str__(value)
+        if len(text) > MAX_STRING:
+            raise WireError(f"string of {len(text)} characters is too long")
+        return text
+    if isinstance(value, np.generic):
+        return to_wire(np.asarray(value).item() if value.dtype.kind in _NUMERIC_KINDS else str(value), _depth + 1)
+    if isinstance(value, np.ndarray):
+        return _array_to_wire(np.asarray(value))
+    tensor = _torch_tensor_to_numpy(value)
+    if tensor is not None:
+        return _array_to_wire(tensor)
+    if isinstance(value, (list, tuple)):
+        items = list.__iter__(value) if isinstance(value, list) else tuple.__iter__(value)
+        encoded = [to_wire(item, _depth + 1) for item in items]
+        if len(encoded) > MAX_CONTAINER_ITEMS:
+            raise WireError("list is too long")
+        return {TUPLE: encoded} if isinstance(value, tuple) else encoded
+    if isinstance(value, dict):
+        out = {}
+        for key, item in dict.items(value):
+            if not isinstance(key, (str, int, float)):
+                raise WireError(f"dict key of type {type(key).__name__} cannot be sent")
+            out[str(key)] = to_wire(item, _depth + 1)
+        return out
+    raise WireError(f"a value of type {type(value).__name__} cannot be sent as plain data")
+
+
+def from_wire(data: Any, _depth: int = 0) -> Any:
+    """Decode plain data made by ``to_wire``; anything unexpected raises ``WireError``."""
+    if _depth > MAX_DEPTH:
+        raise WireError("value is nested too deeply")
+    if data is None or isinstance(data, (bool, int)):
+        return data
+    if isinstance(data, float):
+        return data
+    if isinstance(data, str):
+        if len(data) > MAX_STRING:
+            raise WireError("string is too long")
+        return data
+    if isinstance(data, list):
+        if len(data) > MAX_CONTAINER_ITEMS:
+            raise WireError("list is too long")
+        return [from_wire(item, _depth + 1) for item in data]
+    if isinstance(data, dict):
+        if ARRAY in data:
+            return _array_from_wire(data[ARRAY])
+        if TUPLE in data:
+            items = data[TUPLE]
+            if not isinstance(items, list):
+                raise WireError("malformed tuple")
+            return tuple(from_wire(item, _depth + 1) for item in items)
+        if FLOAT in data:
+            return _float_from_wire(data[FLOAT])
+        if len(data) > MAX_CONTAINER_ITEMS:
+            raise WireError("dict is too large")
+        return {str(key): from_wire(item, _depth + 1) for key, item in data.items()}
+    raise WireError(f"unexpected {type(data).__name__} in plain data")
+
+
+def _float_to_wire(number: float) -> Any:
+    if math.isfinite(number):
+        return number
+    return {FLOAT: "nan" if math.isnan(number) else ("inf" if number > 0 else "-inf")}
+
+
+def _float_from_wire(text: Any) -> float:
+    if text not in ("nan", "inf", "-inf"):
+        raise WireError("malformed non-finite float")
+    return float(text)
+
+
+def _array_to_wire(array: np.ndarray) -> dict:
+    if array.dtype.kind not in _NUMERIC_KINDS:
+        if array.dtype.kind == "O":
+            # Object arrays (ragged lists, say) travel as nested lists of plain values, if they can.
+            return to_wire(array.tolist(), 1)
+        raise WireError(f"arrays of dtype {array.dtype} cannot be sent")
+    if array.nbytes > MAX_ARRAY_BYTES:
+        raise WireError(f"array of {array.nbytes} bytes is too large")
+    buffer = io.BytesIO()
+    np.save(buffer, np.ascontiguousarray(array), allow_pickle=False)
+    return {ARRAY: base64.b64encode(buffer.getvalue()).decode("ascii")}
+
+
+def _array_from_wire(text: Any) -> np.ndarray:
+    if not isinstance(text, str) or len(text) > MAX_ARRAY_BYTES * 4 // 3 + 1024:
+        raise WireError("malformed or oversized array")
+    try:
+        raw = base64.b64decode(text.encode("ascii"), validate=True)
+        array = np.load(io.BytesIO(raw), allow_pickle=False)
+    except Exception as exc:  # noqa: BLE001 - any failure here means "not a valid .npy"
+        raise WireError(f"malformed array: {exc}") from None
+    if not isinstance(array, np.ndarray) or array.dtype.kind not in _NUMERIC_KINDS:
+        raise WireError("array has a non-numeric dtype")
+    return array
+
+
+def _torch_tensor_to_numpy(value: Any) -> np.ndarray | None:
+    """A torch tensor as a numpy array, without importing torch when nobody else has."""
+    import sys
+
+    torch = sys.modules.get("torch")
+    if torch is None or not isinstance(value, torch.Tensor):
+        return None
+    tensor = torch.Tensor.detach(value).cpu()
+    if tensor.dtype == torch.bfloat16 or tensor.dtype == torch.float16:
+        tensor = tensor.float()
+    return np.asarray(torch.Tensor.numpy(tensor)).copy()

@@ -1,0 +1,143 @@
+"""Datasets the references train and check on.
+
+Everything here is offline (scikit-learn's bundled 8x8 digits, or generated from a seed), so the
+grader never needs a network and every call with the same seed returns the same arrays.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
+
+
+@dataclass(frozen=True)
+class Digits:
+    """Train/val/test splits of the 8x8 digits; X_* are (N, 64) float64 in [0, 1], y_* int64."""
+
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_val: np.ndarray
+    y_val: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+
+    # Images as (N, 8, 8): what a CNN or shift_images wants.
+    @property
+    def images_train(self):
+        return self.X_train.reshape(-1, 8, 8)
+
+    @property
+    def images_val(self):
+        return self.X_val.reshape(-1, 8, 8)
+
+    @property
+    def images_test(self):
+        return self.X_test.reshape(-1, 8, 8)
+
+    def __getitem__(self, key):
+        """Dict-style access too (d["X_train"]), for code that expects a dict."""
+        return getattr(self, key)
+
+
+def digits(seed=0, val_fraction=0.2, test_fraction=0.2):
+    """Stratified 60/20/20 split of sklearn's digits (1797 images), pixels scaled 0..16 -> [0, 1]."""
+    d = load_digits()
+    X = d.data.astype(np.float64) / 16.0
+    y = d.target.astype(np.int64)
+    X_rest, X_test, y_rest, y_test = train_test_split(
+        X, y, test_size=test_fraction, random_state=seed, stratify=y)
+    X_train, X_val, y_train, y_val = train_test_split(
+        X_rest, y_rest, test_size=val_fraction / (1.0 - test_fraction),
+        random_state=seed, stratify=y_rest)
+    return Digits(X_train, y_train, X_val, y_val, X_test, y_test)
+
+
+def shift_images(images, dx, dy):
+    """Shift images (..., H, W) right by dx and down by dy whole pixels, filling with zeros.
+
+    Unlike np.roll nothing wraps around: what leaves the frame is lost, which is what a camera
+    (and the equivariance experiment) sees. Negative dx / dy shift left / up.
+    """
+    images = np.asarray(images)
+    H, W = images.shape[-2:]
+    out = np.zeros_like(images)
+    if abs(dx) >= W or abs(dy) >= H:
+        return out
+    src_r = slice(max(0, -dy), H - max(0, dy))
+    dst_r = slice(max(0, dy), H - max(0, -dy))
+    src_c = slice(max(0, -dx), W - max(0, dx))
+    dst_c = slice(max(0, dx), W - max(0, -dx))
+    out[..., dst_r, dst_c] = images[..., src_r, src_c]
+    return out
+
+
+def shifted_digits(seed=0, max_shift=1, split="val", data_seed=0):
+    """A digits split with each image shifted by a random (dx, dy) in [-max_shift, max_shift]^2.
+
+    (0, 0) is redrawn so every image really moves. One pixel is already 1/8 of the frame (like
+    3-4 pixels of MNIST), enough to show the effect. Returns (X, y) with X flattened to (N, 64),
+    the same layout as digits(); reshape to (N, 8, 8) for a CNN.
+    """
+    d = digits(data_seed)
+    images, y = getattr(d, "images_" + split), getattr(d, "y_" + split)
+    rng = np.random.default_rng(seed)
+    out = np.empty_like(images)
+    for n, img in enumerate(images):
+        dx = dy = 0
+        while dx == 0 and dy == 0:
+            dx, dy = rng.integers(-max_shift, max_shift + 1, size=2)
+        out[n] = shift_images(img, int(dx), int(dy))
+    return out.reshape(len(out), -1), y.copy()
+
+
+def toy_twolayer_problem():
+    """The cs231n two_layer_net notebook's toy problem, seeded exactly as the notebook does.
+
+    Model first (np.random.seed(0); TwoLayerNet(4, 10, 3, std=1e-1) draws W1 then W2), then data
+    (np.random.seed(1); X = 10 * randn(5, 4)). Uses the legacy global RNG on purpose, because that
+    is what reproduces the notebook's numbers (loss 1.30378789133 at reg=0.05); the global state
+    is saved and restored so callers are not disturbed.
+    Returns (X, y, params) with params a dict W1 (4, 10), b1 (10,), W2 (10, 3), b2 (3,).
+    """
+    input_size, hidden_size, num_classes, num_inputs = 4, 10, 3, 5
+    state = np.random.get_state()
+    try:
+        np.random.seed(0)
+        std = 1e-1
+        params = {
+            "W1": std * np.random.randn(input_size, hidden_size),
+            "b1": np.zeros(hidden_size),
+            "W2": std * np.random.randn(hidden_size, num_classes),
+            "b2": np.zeros(num_classes),
+        }
+        np.random.seed(1)
+        X = 10 * np.random.randn(num_inputs, input_size)
+    finally:
+        np.random.set_state(state)
+    y = np.array([0, 1, 2, 2, 1])
+    return X, y, params
+
+
+# ---- toy "translation" for C6 ---------------------------------------------------------------
+
+SEQ_VOCAB = 10     # source and target tokens are 0..9
+SEQ_BOS = 10       # decoder start token (target side only)
+
+
+def seq2seq_translation_table(seed=0):
+    """The fixed token-to-token 'dictionary' of the toy translation task (a permutation of 0..9)."""
+    return np.random.default_rng(seed + 12345).permutation(SEQ_VOCAB)
+
+
+def toy_seq2seq(n, seq_len=12, seed=0, table_seed=0):
+    """Toy character-level translation: target_t = table[source_t], same order.
+
+    Every output token depends on one input token far back in the sequence, so an encoder that
+    must squeeze the whole sentence into one hidden vector struggles while attention can look
+    the token up directly: that is the effect C6 wants to show, at a size that trains in seconds.
+    Returns (src, tgt), int64 arrays of shape (n, seq_len).
+    """
+    rng = np.random.default_rng(seed)
+    src = rng.integers(0, SEQ_VOCAB, size=(n, seq_len))
+    tgt = seq2seq_translation_table(table_seed)[src]
+    return src.astype(np.int64), tgt.astype(np.int64)

@@ -1,0 +1,147 @@
+"""Reference for B: the cs231n-style two-layer net (affine - ReLU - affine - softmax).
+
+Plain functions of a params dict {W1 (D, H), b1 (H,), W2 (H, C), b2 (C,)} so the grader can feed
+the very same arrays to a student's TwoLayerNet and to these functions.
+"""
+import numpy as np
+
+from reference.models import MultiLayerPerceptron, accuracy, train_torch_model  # noqa: F401  (B4)
+
+
+def init_params(input_size, hidden_size, output_size, std=1e-4, seed=0):
+    """Small random weights, zero biases (cs231n's init), from a private seeded generator."""
+    rng = np.random.default_rng(seed)
+    return {
+        "W1": std * rng.standard_normal((input_size, hidden_size)),
+        "b1": np.zeros(hidden_size),
+        "W2": std * rng.standard_normal((hidden_size, output_size)),
+        "b2": np.zeros(output_size),
+    }
+
+
+def scores(X, params):
+    """Class scores (N, C) before the softmax."""
+    hidden = np.maximum(0.0, X @ params["W1"] + params["b1"])
+    return hidden @ params["W2"] + params["b2"]
+
+
+def predict(X, params):
+    """Predicted labels: the argmax of the scores."""
+    return np.argmax(scores(X, params), axis=1)
+
+
+def _reg_factor(reg, reg_convention):
+    # loss term c * reg * sum(W^2) has gradient 2 * c * reg * W
+    if reg_convention == "full":
+        return reg
+    if reg_convention == "half":
+        return 0.5 * reg
+    raise ValueError(f"reg_convention must be 'full' or 'half', not {reg_convention!r}")
+
+
+def loss_and_grads(X, y, params, reg=0.0, reg_convention="full"):
+    """Mean softmax cross-entropy + regularisation on W1, W2 (not biases), and its gradients.
+
+    reg_convention "full" is the assignment's reg * sum(W^2) (grad + 2 reg W); "half" is the
+    0.5 * reg * sum(W^2) of older cs231n years (grad + reg W), kept to recognise that variant.
+    Returns (loss: float, grads: dict with the keys of params).
+    """
+    c = _reg_factor(reg, reg_convention)
+    W1, b1, W2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]
+    N = X.shape[0]
+
+    z1 = X @ W1 + b1
+    a1 = np.maximum(0.0, z1)
+    z2 = a1 @ W2 + b2
+    shifted = z2 - z2.max(axis=1, keepdims=True)          # stable softmax
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    probs = np.exp(log_probs)
+    loss = -log_probs[np.arange(N), y].mean() + c * (np.sum(W1 * W1) + np.sum(W2 * W2))
+
+    dz2 = probs.copy()                                     # (softmax - Delta) / N
+    dz2[np.arange(N), y] -= 1.0
+    dz2 /= N
+    grads = {"W2": a1.T @ dz2 + 2 * c * W2, "b2": dz2.sum(axis=0)}
+    dz1 = (dz2 @ W2.T) * (z1 > 0)
+    grads["W1"] = X.T @ dz1 + 2 * c * W1
+    grads["b1"] = dz1.sum(axis=0)
+    return float(loss), grads
+
+
+def rel_error(x, y):
+    """cs231n's relative error: max over elements of |x - y| / max(1e-8, |x| + |y|)."""
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    return float(np.max(np.abs(x - y) / np.maximum(1e-8, np.abs(x) + np.abs(y))))
+
+
+def numeric_gradient(f, x, h=1e-5):
+    """Central-difference gradient of the scalar f(x) w.r.t. the array x.
+
+    Like cs231n's eval_numerical_gradient, x is perturbed in place (so f may close over the
+    array instead of using its argument) and each entry is restored afterwards.
+    """
+    grad = np.zeros_like(x, dtype=np.float64)
+    it = np.nditer(x, flags=["multi_index"], op_flags=["readwrite"])
+    while not it.finished:
+        i = it.multi_index
+        old = x[i]
+        x[i] = old + h
+        f_plus = f(x)
+        x[i] = old - h
+        f_minus = f(x)
+        x[i] = old
+        grad[i] = (f_plus - f_minus) / (2 * h)
+        it.iternext()
+    return grad
+
+
+def train(X, y, X_val, y_val, params, learning_rate=1e-3, learning_rate_decay=0.95,
+          reg=5e-6, num_iters=100, batch_size=200, seed=0, reg_convention="full"):
+    """Minibatch SGD as cs231n's TwoLayerNet.train: batches drawn with replacement, accuracies
+    recorded and the learning rate decayed once per epoch (and at iteration 0).
+
+    Updates params in place (as the class would) and returns
+    {"loss_history", "train_acc_history", "val_acc_history"}. Batches come from
+    np.random.default_rng(seed) instead of the global RNG, so runs are reproducible.
+    """
+    rng = np.random.default_rng(seed)
+    num_train = X.shape[0]
+    iterations_per_epoch = max(num_train // batch_size, 1)
+    loss_history, train_acc_history, val_acc_history = [], [], []
+    for it in range(num_iters):
+        idx = rng.choice(num_train, batch_size, replace=True)
+        loss, grads = loss_and_grads(X[idx], y[idx], params, reg, reg_convention)
+        loss_history.append(loss)
+        for name in params:
+            params[name] -= learning_rate * grads[name]
+        if it % iterations_per_epoch == 0:
+            train_acc_history.append(float(np.mean(predict(X[idx], params) == y[idx])))
+            val_acc_history.append(float(np.mean(predict(X_val, params) == y_val)))
+            learning_rate *= learning_rate_decay
+    return {"loss_history": loss_history, "train_acc_history": train_acc_history,
+            "val_acc_history": val_acc_history}
+
+
+def train_toy(seed=0):
+    """The notebook's toy training run (lr 0.1, reg 5e-6, 100 iterations): final loss < 0.02."""
+    from reference.data import toy_twolayer_problem
+    X, y, params = toy_twolayer_problem()
+    stats = train(X, y, X, y, params, learning_rate=1e-1, reg=5e-6, num_iters=100, seed=seed)
+    return params, stats
+
+
+def train_digits(seed=0, hidden_size=64, learning_rate=1.0, learning_rate_decay=0.99, reg=1e-3,
+                 num_iters=1000, batch_size=200):
+    """B3 on the bundled digits: the reference's own tuned run, used to calibrate the threshold.
+
+    Returns (params, stats, val_acc, test_acc).
+    """
+    from reference.data import digits
+    d = digits()
+    params = init_params(64, hidden_size, 10, std=1e-1, seed=seed)
+    stats = train(d.X_train, d.y_train, d.X_val, d.y_val, params, learning_rate=learning_rate,
+                  learning_rate_decay=learning_rate_decay, reg=reg, num_iters=num_iters,
+                  batch_size=batch_size, seed=seed)
+    val_acc = float(np.mean(predict(d.X_val, params) == d.y_val))
+    test_acc = float(np.mean(predict(d.X_test, params) == d.y_test))
+    return params, stats, val_acc, test_acc
