@@ -35,8 +35,7 @@ def load_reference(rubric: Rubric, rubric_path: str = "<rubric>") -> dict[str, C
 
 
 def called_names(rubric: Rubric) -> set[str]:
-    from .rubric import FunctionCheck, _expressions
-
+    """Every reference function the rubric calls, so that a missing one is caught at load time."""
     names: set[str] = set()
     exprs = [*rubric.given.values()]
     for check in rubric.checks():

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 import yaml
+from typing_extensions import TypeAliasType
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, model_validator
 
 IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
@@ -56,15 +57,18 @@ def _expr_tag(value: Any) -> str:
     return "scalar"
 
 
-Expr = Annotated[
-    Union[
-        Annotated[Call, Tag("call")],
-        Annotated[RandomArray, Tag("random")],
-        Annotated[list["Expr"], Tag("list")],
-        Annotated[Scalar, Tag("scalar")],
+Expr = TypeAliasType(
+    "Expr",
+    Annotated[
+        Union[
+            Annotated[Call, Tag("call")],
+            Annotated[RandomArray, Tag("random")],
+            Annotated[list["Expr"], Tag("list")],
+            Annotated[Scalar, Tag("scalar")],
+        ],
+        Discriminator(_expr_tag),
     ],
-    Discriminator(_expr_tag),
-]
+)
 Call.model_rebuild()
 
 
@@ -316,3 +320,13 @@ def _locate(node: Any, loc: list) -> tuple[int, str]:
 def json_schema() -> dict:
     """The rubric JSON Schema, for editor completion."""
     return Rubric.model_json_schema()
+
+
+def public_only(rubric: Rubric) -> Rubric:
+    """The rubric as a student self-check sees it: hidden checks removed."""
+    questions = []
+    for question in rubric.questions:
+        checks = [c for c in question.checks if c.visibility == "public"]
+        if checks:
+            questions.append(question.model_copy(update={"checks": checks, "points": None}))
+    return rubric.model_copy(update={"questions": questions})

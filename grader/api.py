@@ -1,0 +1,156 @@
+"""The plain Python API under the CLI: ``grade(submission, rubric) -> Report`` and batch grading.
+
+One broken submission never stops a batch: anything unexpected while grading it becomes a
+"not-gradable" report with the reason, and the batch goes on.
+"""
+
+from __future__ import annotations
+
+import queue
+import time
+import traceback
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping
+
+import nbformat
+
+from . import __version__
+from .expressions import ExpressionError, load_reference
+from .report import Report, RunEvent
+from .rubric import Rubric, load_rubric
+from .runner.kernel import InfrastructureError, KernelSession
+from .scoring import ReferenceError_, Scorer
+from .student import StudentWork
+from .submission import MAX_NOTEBOOK_BYTES, SubmissionError, discover, read_answers
+
+
+@dataclass
+class Assignment:
+    """A rubric with its reference functions loaded: what grading one class needs, loaded once."""
+
+    rubric: Rubric
+    functions: Mapping[str, Callable]
+    path: str = "<rubric>"
+
+    @classmethod
+    def load(cls, rubric: Rubric | Path | str) -> Assignment:
+        if isinstance(rubric, Rubric):
+            return cls(rubric, load_reference(rubric), "<rubric>")
+        loaded = load_rubric(rubric)
+        return cls(loaded, load_reference(loaded, str(rubric)), str(rubric))
+
+
+def grade(submission: Path | str, rubric: Assignment | Rubric | Path | str, *,
+          manual: Mapping[str, Any] | None = None, slot: int = 0, sandbox: bool | None = None) -> Report:
+    """Grade one submission (a file or a folder) against a rubric."""
+    assignment = rubric if isinstance(rubric, Assignment) else Assignment.load(rubric)
+    started = time.monotonic()
+    path = Path(submission)
+    try:
+        report = _grade(path, assignment, manual or {}, slot, sandbox)
+    except (InfrastructureError, ReferenceError_, ExpressionError) as exc:
+        report = not_gradable(path, assignment, str(exc))
+    except Exception as exc:  # noqa: BLE001 - a grader bug must not look like the student's zero
+        report = not_gradable(path, assignment, f"internal error: {type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}")
+    report.seconds = round(time.monotonic() - started, 3)
+    return report
+
+
+def _grade(path: Path, assignment: Assignment, manual: Mapping[str, Any], slot: int, sandbox: bool | None) -> Report:
+    rubric = assignment.rubric
+    events: list[RunEvent] = []
+    try:
+        submission = discover(path)
+    except SubmissionError as exc:
+        events.append(RunEvent(where=path.name, kind="error", message=str(exc)))
+        questions = Scorer(rubric, assignment.functions).score(StudentWork(), manual)
+        return _report(path, path.stem if path.suffix else path.name, assignment, questions, events)
+    answers: dict[str, Any] = {}
+    for file in submission.answer_files:
+        values, problems = read_answers(file)
+        answers.update(values)
+        events += [RunEvent(where=file.name, kind="error", message=p) for p in problems]
+    session = None
+    if submission.has_code:
+        limits = rubric.limits
+        session = KernelSession(submission.folder, cell_timeout=limits.cell_timeout, call_timeout=limits.call_timeout,
+                                output_limit=limits.output_kb * 1024, slot=slot, use_bwrap=sandbox)
+    try:
+        if session is not None:
+            session.start()
+            for notebook_path in submission.notebooks:
+                notebook = _read_notebook(notebook_path, events)
+                if notebook is not None:
+                    session.run_notebook(notebook)
+            if submission.modules:
+                session.load_modules(submission.modules)
+        questions = Scorer(rubric, assignment.functions).score(StudentWork(answers, session), manual)
+    finally:
+        if session is not None:
+            events += session.events
+            session.close()
+    return _report(path, submission.name, assignment, questions, events)
+
+
+def _read_notebook(path: Path, events: list[RunEvent]) -> nbformat.NotebookNode | None:
+    """Read (and upgrade to v4) a notebook; a broken one is reported, not executed."""
+    if path.stat().st_size > MAX_NOTEBOOK_BYTES:
+        events.append(RunEvent(where=path.name, kind="error", message=f"notebook is larger than {MAX_NOTEBOOK_BYTES // 2**20} MiB; not run"))
+        return None
+    try:
+        notebook = nbformat.read(path, as_version=4)
+    except Exception as exc:  # noqa: BLE001 - not JSON, not a notebook, unknown version
+        events.append(RunEvent(where=path.name, kind="error", message=f"not a readable notebook: {str(exc).splitlines()[0][:200]}"))
+        return None
+    cells = notebook.get("cells")
+    if not isinstance(cells, list):
+        events.append(RunEvent(where=path.name, kind="error", message="notebook has no list of cells"))
+        return None
+    return notebook
+
+
+def _report(path: Path, name: str, assignment: Assignment, questions: list, events: list[RunEvent]) -> Report:
+    return Report(submission=name, path=str(path), rubric=assignment.rubric.id, questions=questions, events=events,
+                  score=round(sum(q.score for q in questions), 6), max_score=assignment.rubric.max_points,
+                  grader_version=__version__)
+
+
+def not_gradable(path: Path, assignment: Assignment, reason: str) -> Report:
+    """A report that says the grader could not grade: no score, the reason instead."""
+    name = path.stem if path.is_file() else path.name
+    return Report(submission=name, path=str(path), rubric=assignment.rubric.id, status="not-gradable", reason=reason,
+                  score=0.0, max_score=assignment.rubric.max_points, questions=[], grader_version=__version__)
+
+
+def grade_many(submissions: Iterable[Path], rubric: Assignment | Rubric | Path | str, *, jobs: int = 1,
+               manual: Mapping[str, Mapping[str, Any]] | None = None, sandbox: bool | None = None,
+               on_done: Callable[[Report], None] | None = None) -> list[Report]:
+    """Grade submissions, ``jobs`` at a time; results come back in the order given."""
+    assignment = rubric if isinstance(rubric, Assignment) else Assignment.load(rubric)
+    paths = list(submissions)
+    slots: queue.Queue[int] = queue.Queue()
+    for slot in range(max(1, jobs)):
+        slots.put(slot)
+
+    def one(path: Path) -> Report:
+        slot = slots.get()
+        try:
+            name = path.stem if path.is_file() else path.name
+            report = grade(path, assignment, manual=(manual or {}).get(name), slot=slot, sandbox=sandbox)
+        finally:
+            slots.put(slot)
+        if on_done is not None:
+            on_done(report)
+        return report
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        return list(pool.map(one, paths))
+
+
+def list_submissions(folder: Path) -> list[Path]:
+    """The submissions in a class folder: each notebook, module, answers file or sub-folder is one student."""
+    skip = {"manifest.yaml", "manifest.yml", "overrides.yaml", "overrides.yml"}
+    entries = [p for p in sorted(Path(folder).iterdir()) if not p.name.startswith((".", "_")) and p.name not in skip]
+    return [p for p in entries if p.is_dir() or p.suffix in {".ipynb", ".py", ".yaml", ".yml", ".json"}]

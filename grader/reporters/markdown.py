@@ -1,0 +1,52 @@
+"""``feedback.md``: the per-student feedback, friendly and without hidden answers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..report import CheckResult, Report
+
+_ICON = {"passed": "✅", "failed": "❌", "error": "💥", "not-gradable": "⚠️", "pending": "⏳"}
+
+
+def render_markdown(report: Report) -> str:
+    lines = [f"# Feedback: {report.submission} ({report.rubric})", ""]
+    if report.status == "not-gradable":
+        lines += ["**This submission could not be graded.** This is not a judgement of your work; "
+                  "the course staff has been told.", "", f"Reason: {report.reason}", ""]
+        return "\n".join(lines)
+    lines += [f"**Score: {report.score:g} / {report.max_score:g}**", ""]
+    lines += ["| Question | Check | Result | Points | Details |", "|---|---|---|---|---|"]
+    for question in report.questions:
+        for check in question.checks:
+            lines.append(f"| {question.id} | {check.id}{' (hidden)' if check.visibility == 'hidden' else ''} | "
+                         f"{_ICON.get(check.status, '')} {check.status} | {check.score:g}/{check.max_score:g} | {_details(check)} |")
+    if report.events:
+        lines += ["", "## While running your code", ""]
+        lines += [f"- **{e.where}** ({e.kind}): {_escape(e.message)}" for e in report.events]
+    return "\n".join(lines) + "\n"
+
+
+def _details(check: CheckResult) -> str:
+    parts = [check.message]
+    if check.feedback:
+        parts.append(check.feedback)
+    if check.visibility == "public" and check.status != "passed" and check.expected is not None:
+        parts.append(f"expected {_value(check.expected)}, got {_value(check.got)}")
+    return _escape("; ".join(p for p in parts if p))
+
+
+def _value(value) -> str:
+    text = json.dumps(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _escape(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def write_markdown(report: Report, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_markdown(report), encoding="utf-8")
+    return path

@@ -1,0 +1,1 @@
+"""Running student code: the sandbox around it and the kernel inside it."""
