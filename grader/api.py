@@ -149,6 +149,11 @@ def grade_many(submissions: Iterable[Path], rubric: Assignment | Rubric | Path |
         return list(pool.map(one, paths))
 
 
+def is_class_folder(folder: Path) -> bool:
+    """A folder with sub-folders (or a manifest) holds a class; a folder of plain files is one student."""
+    return any(p.is_dir() and not p.name.startswith((".", "_")) or p.name.startswith("manifest.") for p in Path(folder).iterdir())
+
+
 def list_submissions(folder: Path) -> list[Path]:
     """The submissions in a class folder: each notebook, module, answers file or sub-folder is one student."""
     skip = {"manifest.yaml", "manifest.yml", "overrides.yaml", "overrides.yml"}

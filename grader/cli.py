@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from .api import Assignment, grade, grade_many, list_submissions
+from .api import Assignment, grade, grade_many, is_class_folder, list_submissions
 from .manifest import ManifestError, load_manifest, load_overrides, validate_examples
 from .reporters import write_gradebook, write_json, write_markdown
 from .rubric import RubricError, json_schema, public_only
@@ -52,12 +52,18 @@ def main() -> None:
 @click.option("--jobs", "-j", default=1, show_default=True, help="Submissions graded at once.")
 @click.option("--overrides", type=click.Path(exists=True, dir_okay=False), help="TA points for manual questions (YAML).")
 @click.option("--no-sandbox", is_flag=True, help="Run without bubblewrap (limits only). Not for untrusted code.")
-def grade_command(rubric: str, submissions: tuple[str, ...], out_dir: str, jobs: int, overrides: str | None, no_sandbox: bool) -> None:
-    """Grade a class: each entry of a SUBMISSIONS folder (or each file given) is one student."""
+@click.option("--class-folder", is_flag=True, help="Treat every folder given as a class, even one holding only files.")
+def grade_command(rubric: str, submissions: tuple[str, ...], out_dir: str, jobs: int, overrides: str | None,
+                  no_sandbox: bool, class_folder: bool) -> None:
+    """Grade a class: SUBMISSIONS are class folders (each entry one student) or single submissions.
+
+    A folder with sub-folders is a class; a folder of plain files is one student's submission
+    (answers.yaml + conv1d.py, say), unless --class-folder is given.
+    """
     assignment = _load(rubric)
     paths: list[Path] = []
     for item in map(Path, submissions):
-        paths += list_submissions(item) if item.is_dir() else [item]
+        paths += list_submissions(item) if item.is_dir() and (class_folder or is_class_folder(item)) else [item]
     if not paths:
         raise ConfigError(f"no submissions found in {', '.join(submissions)}")
     try:
