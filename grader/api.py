@@ -21,6 +21,7 @@ from .expressions import ExpressionError, load_reference
 from .report import Report, RunEvent
 from .rubric import Rubric, load_rubric
 from .runner.kernel import InfrastructureError, KernelSession
+from .runner.zygote import Zygote, ZygoteError
 from .scoring import ReferenceError_, Scorer
 from .student import StudentWork
 from .submission import MAX_NOTEBOOK_BYTES, SubmissionError, discover, read_answers
@@ -43,13 +44,17 @@ class Assignment:
 
 
 def grade(submission: Path | str, rubric: Assignment | Rubric | Path | str, *,
-          manual: Mapping[str, Any] | None = None, slot: int = 0, sandbox: bool | None = None) -> Report:
-    """Grade one submission (a file or a folder) against a rubric."""
+          manual: Mapping[str, Any] | None = None, slot: int = 0, sandbox: bool | None = None,
+          zygote: Zygote | None = None) -> Report:
+    """Grade one submission (a file or a folder) against a rubric.
+
+    ``zygote``: a warm kernel parent to fork this submission's kernel from (see ``grade_many``).
+    """
     assignment = rubric if isinstance(rubric, Assignment) else Assignment.load(rubric)
     started = time.monotonic()
     path = Path(submission)
     try:
-        report = _grade(path, assignment, manual or {}, slot, sandbox)
+        report = _grade(path, assignment, manual or {}, slot, sandbox, zygote)
     except (InfrastructureError, ReferenceError_, ExpressionError) as exc:
         report = not_gradable(path, assignment, str(exc))
     except Exception as exc:  # noqa: BLE001 - a grader bug must not look like the student's zero
@@ -58,7 +63,8 @@ def grade(submission: Path | str, rubric: Assignment | Rubric | Path | str, *,
     return report
 
 
-def _grade(path: Path, assignment: Assignment, manual: Mapping[str, Any], slot: int, sandbox: bool | None) -> Report:
+def _grade(path: Path, assignment: Assignment, manual: Mapping[str, Any], slot: int, sandbox: bool | None,
+           zygote: Zygote | None) -> Report:
     rubric = assignment.rubric
     events: list[RunEvent] = []
     try:
@@ -76,7 +82,7 @@ def _grade(path: Path, assignment: Assignment, manual: Mapping[str, Any], slot: 
     if submission.has_code:
         limits = rubric.limits
         session = KernelSession(submission.folder, cell_timeout=limits.cell_timeout, call_timeout=limits.call_timeout,
-                                output_limit=limits.output_kb * 1024, slot=slot, use_bwrap=sandbox)
+                                output_limit=limits.output_kb * 1024, slot=slot, use_bwrap=sandbox, zygote=zygote)
     try:
         if session is not None:
             session.start()
@@ -126,27 +132,70 @@ def not_gradable(path: Path, assignment: Assignment, reason: str) -> Report:
 
 def grade_many(submissions: Iterable[Path], rubric: Assignment | Rubric | Path | str, *, jobs: int = 1,
                manual: Mapping[str, Mapping[str, Any]] | None = None, sandbox: bool | None = None,
-               on_done: Callable[[Report], None] | None = None) -> list[Report]:
-    """Grade submissions, ``jobs`` at a time; results come back in the order given."""
+               warm: bool = True, on_done: Callable[[Report], None] | None = None) -> list[Report]:
+    """Grade submissions, ``jobs`` at a time; results come back in the order given.
+
+    With ``warm`` (the default) each job slot keeps one sandboxed zygote that forks a fresh kernel per
+    submission, so no submission pays for starting Python and importing torch. A submission that
+    could not be graded is retried once on a fresh zygote before it is reported as not-gradable.
+    """
     assignment = rubric if isinstance(rubric, Assignment) else Assignment.load(rubric)
     paths = list(submissions)
     slots: queue.Queue[int] = queue.Queue()
     for slot in range(max(1, jobs)):
         slots.put(slot)
+    pool = ZygotePool(use_bwrap=sandbox) if warm else None
 
     def one(path: Path) -> Report:
         slot = slots.get()
         try:
             name = path.stem if path.is_file() else path.name
-            report = grade(path, assignment, manual=(manual or {}).get(name), slot=slot, sandbox=sandbox)
+            report = grade(path, assignment, manual=(manual or {}).get(name), slot=slot, sandbox=sandbox,
+                           zygote=pool.get(slot) if pool else None)
+            if report.status == "not-gradable" and pool is not None:
+                pool.restart(slot)
+                report = grade(path, assignment, manual=(manual or {}).get(name), slot=slot, sandbox=sandbox,
+                               zygote=pool.get(slot))
         finally:
             slots.put(slot)
         if on_done is not None:
             on_done(report)
         return report
 
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        return list(pool.map(one, paths))
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool_executor:
+            return list(pool_executor.map(one, paths))
+    finally:
+        if pool is not None:
+            pool.close()
+
+
+class ZygotePool:
+    """One warm zygote per job slot, started on first use; a slot whose zygote fails runs cold."""
+
+    def __init__(self, use_bwrap: bool | None = None):
+        self.use_bwrap = use_bwrap
+        self._zygotes: dict[int, Zygote | None] = {}
+
+    def get(self, slot: int) -> Zygote | None:
+        if slot not in self._zygotes:
+            zygote = Zygote(slot, use_bwrap=self.use_bwrap)
+            try:
+                zygote.start()
+            except (ZygoteError, OSError):
+                zygote.close()
+                zygote = None
+            self._zygotes[slot] = zygote
+        return self._zygotes[slot]
+
+    def restart(self, slot: int) -> None:
+        zygote = self._zygotes.pop(slot, None)
+        if zygote is not None:
+            zygote.close()
+
+    def close(self) -> None:
+        for slot in list(self._zygotes):
+            self.restart(slot)
 
 
 def is_class_folder(folder: Path) -> bool:

@@ -29,6 +29,7 @@ from grader_worker.bridge import MIME
 
 from ..report import RunEvent
 from .sandbox import Sandbox
+from .zygote import Zygote
 
 
 class InfrastructureError(RuntimeError):
@@ -96,11 +97,15 @@ class KernelSession:
     slot: int = 0
     events: list[RunEvent] = field(default_factory=list)
     use_bwrap: bool | None = None
+    zygote: Zygote | None = None
 
     def __post_init__(self) -> None:
         self._tmp = Path(tempfile.mkdtemp(prefix="dl-grader-"))
-        self.sandbox = Sandbox(scratch=self._tmp / "home", submission=self.submission_dir.resolve(),
-                               ipc_dir=self._tmp / "ipc", slot=self.slot, use_bwrap=self.use_bwrap)
+        if self.zygote is not None:
+            self.sandbox = self.zygote.sandbox
+        else:
+            self.sandbox = Sandbox(scratch=self._tmp / "home", submission=self.submission_dir.resolve(),
+                                   ipc_dir=self._tmp / "ipc", slot=self.slot, use_bwrap=self.use_bwrap)
         self.client: CappedClient | None = None
         self.dead = False
 
@@ -108,9 +113,12 @@ class KernelSession:
 
     def start(self) -> None:
         """Start the kernel; a kernel that will not start is an InfrastructureError (retried once)."""
-        self.sandbox.prepare()
-        shutil.copytree(self.submission_dir, self.sandbox.scratch, dirs_exist_ok=True)
-        _chown_tree(self.sandbox.scratch, self.sandbox.uid)
+        if self.zygote is not None:
+            self.zygote.receive(self.submission_dir)
+        else:
+            self.sandbox.prepare()
+            shutil.copytree(self.submission_dir, self.sandbox.scratch, dirs_exist_ok=True)
+            self.sandbox.give(self.sandbox.scratch)
         last: Exception | None = None
         for _attempt in range(2):
             try:
@@ -125,8 +133,9 @@ class KernelSession:
         km = SandboxedKernelManager(transport="ipc", ip=str(self.sandbox.ipc_dir / "kernel"))
         km.sandbox = self.sandbox
         km.connection_file = str(self.sandbox.ipc_dir / "kernel.json")
+        metadata = {"kernel_provisioner": {"provisioner_name": "dl-grader-zygote", "config": {"slot": self.zygote.slot}}} if self.zygote else {}
         km._kernel_spec = KernelSpec(argv=[], display_name="sandboxed python", language="python",
-                                     interrupt_mode="message", env={})
+                                     interrupt_mode="message", env={}, metadata=metadata)
         nb = nbformat.v4.new_notebook()
         self.client = CappedClient(nb, km=km, timeout=self.cell_timeout, allow_errors=True,
                                    interrupt_on_timeout=True, startup_timeout=60, iopub_timeout=4,
@@ -142,8 +151,6 @@ class KernelSession:
         except RuntimeError as exc:
             log = (self._tmp / "kernel.log").read_text(errors="replace")[-2000:]
             raise InfrastructureError(f"{exc}; kernel log: {log}") from None
-        if self.sandbox.uid is not None:
-            _chown_tree(self.sandbox.ipc_dir, self.sandbox.uid)
         self.dead = False
 
     def _stop_kernel(self) -> None:
@@ -166,6 +173,8 @@ class KernelSession:
 
     def close(self) -> None:
         self._stop_kernel()
+        if self.zygote is not None:
+            self.zygote.reset()
         shutil.rmtree(self._tmp, ignore_errors=True)
 
     def __enter__(self) -> KernelSession:
@@ -289,10 +298,3 @@ def _outcome(reply: Any) -> Outcome:
     where = error.get("where") if isinstance(error.get("where"), dict) else None
     return Outcome(error={"type": str(error.get("type", "Error"))[:100], "message": str(error.get("message", ""))[:2000], "where": where})
 
-
-def _chown_tree(root: Path, uid: int | None) -> None:
-    if uid is None:
-        return
-    os.chown(root, uid, uid)
-    for path in root.rglob("*"):
-        os.chown(path, uid, uid, follow_symlinks=False)

@@ -79,12 +79,20 @@ class Sandbox:
                 os.chown(folder, self.uid, self.uid)
             os.chmod(folder, 0o700)
 
-    def command(self, argv: list[str]) -> list[str]:
-        """``argv`` wrapped so that it runs sandboxed and limited."""
-        limited = [sys.executable, "-m", "grader_worker.limits", json.dumps(self._limit_values()), "--", *argv]
+    def command(self, argv: list[str], limited: bool = True) -> list[str]:
+        """``argv`` wrapped so that it runs sandboxed and (unless ``limited`` is false) limited."""
+        inner = [sys.executable, "-m", "grader_worker.limits", json.dumps(self.limit_values()), "--", *argv] if limited else argv
         if not self.use_bwrap:
-            return limited
-        return ["bwrap", *self._bwrap_args(), "--", *limited]
+            return inner
+        return ["bwrap", *self._bwrap_args(), "--", *inner]
+
+    def give(self, root: Path) -> None:
+        """Make a folder tree the sandbox uid's own, so that the student's process may write there."""
+        if self.uid is None:
+            return
+        os.chown(root, self.uid, self.uid)
+        for path in root.rglob("*"):
+            os.chown(path, self.uid, self.uid, follow_symlinks=False)
 
     def environment(self) -> dict[str, str]:
         home = self.home
@@ -110,7 +118,7 @@ class Sandbox:
                 env[name] = os.environ[name]
         return env
 
-    def _limit_values(self) -> dict:
+    def limit_values(self) -> dict:
         values = dict(vars(self.limits))
         values["uid"] = self.uid
         return values

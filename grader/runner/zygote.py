@@ -1,0 +1,166 @@
+"""The grader's side of the warm kernel parent (``grader_worker.zygote``), and its kernel provisioner.
+
+One zygote per parallel job slot lives in its own sandbox for a whole batch. For each submission the
+grader puts a copy of the submission into the slot's (otherwise empty) folders, asks the zygote for a
+fresh kernel, grades, then has every process of the slot's uid killed and the folders wiped: one
+student's files and processes are gone before the next student's arrive. jupyter_client drives the
+kernel through ``ZygoteProvisioner``, registered as the ``dl-grader-zygote`` kernel provisioner.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from jupyter_client.provisioning import LocalProvisioner
+from traitlets import Int
+
+from .sandbox import Sandbox
+
+# What a kernel's start would import anyway, plus the course's heavy libraries (a missing one is skipped).
+PRELOAD = ["numpy", "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "ipykernel.debugger",
+           "ipykernel.comm", "IPython", "IPython.core.completer", "pdb", "torch", "matplotlib", "matplotlib.pyplot"]
+_ZYGOTES: dict[int, Zygote] = {}
+
+
+class ZygoteError(RuntimeError):
+    """The zygote could not start or stopped answering: an infrastructure fault."""
+
+
+class Zygote:
+    def __init__(self, slot: int = 0, preload: list[str] | None = None, use_bwrap: bool | None = None):
+        self.slot = slot
+        self.root = Path(tempfile.mkdtemp(prefix=f"dl-grader-zygote{slot}-"))
+        self.sandbox = Sandbox(scratch=self.root / "home", submission=self.root / "submission",
+                               ipc_dir=self.root / "ipc", slot=slot, use_bwrap=use_bwrap)
+        (self.root / "submission").mkdir()
+        self.sandbox.prepare()
+        self.preload = PRELOAD if preload is None else preload
+        self._lock = threading.Lock()
+        self._process: subprocess.Popen | None = None
+        self.info: dict = {}
+        self.kernels_started = 0
+
+    def start(self) -> None:
+        argv = [sys.executable, "-m", "grader_worker.zygote", json.dumps({"preload": self.preload})]
+        command = self.sandbox.command(argv, limited=False)
+        self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                         env=self.sandbox.environment(), cwd=self.sandbox.scratch, text=True, bufsize=1)
+        line = self._process.stdout.readline()
+        if not line:
+            raise ZygoteError(f"the zygote did not start (exit code {self._process.poll()})")
+        self.info = json.loads(line)
+        _ZYGOTES[self.slot] = self
+
+    def request(self, **request: Any) -> dict:
+        with self._lock:
+            if self._process is None or self._process.poll() is not None:
+                raise ZygoteError("the zygote is not running")
+            self._process.stdin.write(json.dumps(request) + "\n")
+            self._process.stdin.flush()
+            line = self._process.stdout.readline()
+        if not line:
+            raise ZygoteError("the zygote stopped answering")
+        reply = json.loads(line)
+        if "error" in reply:
+            raise ZygoteError(reply["error"])
+        return reply
+
+    def receive(self, submission_dir: Path) -> None:
+        """Give the slot a copy of one submission (read-only view and writable home copy)."""
+        for target in (self.root / "submission", self.sandbox.scratch):
+            shutil.copytree(submission_dir, target, dirs_exist_ok=True)
+        self.sandbox.give(self.sandbox.scratch)
+
+    def reset(self) -> None:
+        """Kill whatever the last submission left running and wipe its files."""
+        inside_tmp = ["/tmp"] if self.sandbox.use_bwrap else []
+        self.request(op="reap", uid=self.sandbox.uid, wipe=inside_tmp)
+        for folder in (self.root / "submission", self.sandbox.scratch):
+            for child in folder.iterdir():
+                shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
+        for leftover in self.sandbox.ipc_dir.iterdir():
+            leftover.unlink(missing_ok=True)
+
+    def close(self) -> None:
+        if _ZYGOTES.get(self.slot) is self:
+            del _ZYGOTES[self.slot]
+        if self._process is not None:
+            try:
+                self._process.stdin.close()
+                self._process.wait(timeout=5)
+            except Exception:  # noqa: BLE001
+                self._process.kill()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+class ZygoteProvisioner(LocalProvisioner):
+    """Launches a kernel by asking the slot's zygote to fork one (instead of starting a process)."""
+
+    slot = Int(0, config=True)
+    zygote_pid: int | None = None
+
+    @property
+    def zygote(self) -> Zygote:
+        return _ZYGOTES[self.slot]
+
+    @property
+    def has_process(self) -> bool:
+        return self.zygote_pid is not None
+
+    async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> dict:
+        zygote = self.zygote
+        reply = zygote.request(op="spawn", connection_file=self.parent.connection_file, env=kwargs.get("env") or zygote.sandbox.environment(),
+                               cwd=zygote.sandbox.home, limits=zygote.sandbox.limit_values())
+        self.zygote_pid = reply["pid"]
+        zygote.kernels_started += 1
+        return self.connection_info
+
+    async def poll(self) -> int | None:
+        if self.zygote_pid is None:
+            return 0
+        try:
+            return self.zygote.request(op="poll", pid=self.zygote_pid)["returncode"]
+        except (ZygoteError, KeyError):
+            return -1
+
+    async def wait(self) -> int | None:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            code = await self.poll()
+            if code is not None:
+                self.zygote_pid = None
+                return code
+            time.sleep(0.02)
+        return None
+
+    async def send_signal(self, signum: int) -> None:
+        if self.zygote_pid is not None:
+            try:
+                self.zygote.request(op="signal", pid=self.zygote_pid, signal=int(signum))
+            except (ZygoteError, KeyError):
+                pass
+
+    async def kill(self, restart: bool = False) -> None:
+        import signal
+
+        await self.send_signal(signal.SIGKILL)
+
+    async def terminate(self, restart: bool = False) -> None:
+        import signal
+
+        await self.send_signal(signal.SIGTERM)
+
+    async def cleanup(self, restart: bool = False) -> None:
+        self.zygote_pid = None
+
+    def get_provisioner_info(self) -> dict:  # noqa: D102 - nothing to persist
+        return {}
+
