@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterable, Mapping
 import nbformat
 
 from . import __version__
+from .cache import ReportCache, cache_key
 from .expressions import ExpressionError, load_reference
 from .report import Report, RunEvent
 from .rubric import Rubric, load_rubric
@@ -132,12 +133,14 @@ def not_gradable(path: Path, assignment: Assignment, reason: str) -> Report:
 
 def grade_many(submissions: Iterable[Path], rubric: Assignment | Rubric | Path | str, *, jobs: int = 1,
                manual: Mapping[str, Mapping[str, Any]] | None = None, sandbox: bool | None = None,
-               warm: bool = True, on_done: Callable[[Report], None] | None = None) -> list[Report]:
+               warm: bool = True, cache: ReportCache | None = None,
+               on_done: Callable[[Report], None] | None = None) -> list[Report]:
     """Grade submissions, ``jobs`` at a time; results come back in the order given.
 
     With ``warm`` (the default) each job slot keeps one sandboxed zygote that forks a fresh kernel per
     submission, so no submission pays for starting Python and importing torch. A submission that
     could not be graded is retried once on a fresh zygote before it is reported as not-gradable.
+    With a ``cache``, unchanged submissions get their earlier report back without running anything.
     """
     assignment = rubric if isinstance(rubric, Assignment) else Assignment.load(rubric)
     paths = list(submissions)
@@ -147,9 +150,15 @@ def grade_many(submissions: Iterable[Path], rubric: Assignment | Rubric | Path |
     pool = ZygotePool(use_bwrap=sandbox) if warm else None
 
     def one(path: Path) -> Report:
+        name = path.stem if path.is_file() else path.name
+        key = cache_key(path, assignment.rubric, (manual or {}).get(name)) if cache else ""
+        cached = cache.get(key) if cache else None
+        if cached is not None:
+            if on_done is not None:
+                on_done(cached)
+            return cached
         slot = slots.get()
         try:
-            name = path.stem if path.is_file() else path.name
             report = grade(path, assignment, manual=(manual or {}).get(name), slot=slot, sandbox=sandbox,
                            zygote=pool.get(slot) if pool else None)
             if report.status == "not-gradable" and pool is not None:
@@ -158,6 +167,8 @@ def grade_many(submissions: Iterable[Path], rubric: Assignment | Rubric | Path |
                                zygote=pool.get(slot))
         finally:
             slots.put(slot)
+        if cache is not None:
+            cache.put(key, report)
         if on_done is not None:
             on_done(report)
         return report

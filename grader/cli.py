@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from .cache import ReportCache
 from .api import Assignment, grade, grade_many, is_class_folder, list_submissions
 from .manifest import ManifestError, load_manifest, load_overrides, validate_examples
 from .reporters import write_gradebook, write_json, write_markdown
@@ -53,8 +54,9 @@ def main() -> None:
 @click.option("--overrides", type=click.Path(exists=True, dir_okay=False), help="TA points for manual questions (YAML).")
 @click.option("--no-sandbox", is_flag=True, help="Run without bubblewrap (limits only). Not for untrusted code.")
 @click.option("--class-folder", is_flag=True, help="Treat every folder given as a class, even one holding only files.")
+@click.option("--force", is_flag=True, help="Regrade everything, ignoring cached reports of unchanged submissions.")
 def grade_command(rubric: str, submissions: tuple[str, ...], out_dir: str, jobs: int, overrides: str | None,
-                  no_sandbox: bool, class_folder: bool) -> None:
+                  no_sandbox: bool, class_folder: bool, force: bool) -> None:
     """Grade a class: SUBMISSIONS are class folders (each entry one student) or single submissions.
 
     A folder with sub-folders is a class; a folder of plain files is one student's submission
@@ -80,7 +82,9 @@ def grade_command(rubric: str, submissions: tuple[str, ...], out_dir: str, jobs:
             write_markdown(report, target / report.submission / "feedback.md")
             progress.advance(task)
 
-        reports = grade_many(paths, assignment, jobs=jobs, manual=manual, sandbox=False if no_sandbox else None, on_done=done)
+        cache = None if force else ReportCache(target / ".cache")
+        reports = grade_many(paths, assignment, jobs=jobs, manual=manual, sandbox=False if no_sandbox else None,
+                             cache=cache, on_done=done)
     write_gradebook(reports, assignment.rubric, target / "gradebook.csv")
     table = Table(title=f"{assignment.rubric.id}: {len(reports)} submissions")
     for column in ("submission", "score", "status", "seconds"):

@@ -145,7 +145,7 @@ class Sandbox:
             args += ["--tmpfs", str(masked)]
         worker = Path(grader_worker.__file__).parent
         args += _dirs_for(Path(WORKER_ROOT) / "grader_worker") + ["--ro-bind", str(worker), f"{WORKER_ROOT}/grader_worker"]
-        args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+        args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
         args += ["--perms", "0755", "--dir", "/home"]
         args += ["--bind", str(self.scratch), HOME, "--ro-bind", str(self.submission), SUBMISSION]
         args += _dirs_for(self.ipc_dir) + ["--bind", str(self.ipc_dir), str(self.ipc_dir)]

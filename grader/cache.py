@@ -1,0 +1,60 @@
+"""Regrading unchanged work is free: reports cached by a hash of submission, rubric and references.
+
+The key covers every byte of the submission, the validated rubric, the source of the reference
+package, the TA overrides and the grader's version; change any of them and the work is graded again.
+Reports that could not be graded are never cached.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+from pathlib import Path
+from typing import Any, Mapping
+
+from . import __version__
+from .report import Report
+from .rubric import Rubric
+
+
+def cache_key(submission: Path, rubric: Rubric, manual: Mapping[str, Any] | None = None) -> str:
+    digest = hashlib.sha256()
+    digest.update(f"dl-grader {__version__}\n".encode())
+    digest.update(rubric.model_dump_json().encode())
+    digest.update(json.dumps(manual or {}, sort_keys=True, default=str).encode())
+    for path in _reference_files(rubric):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    files = [submission] if submission.is_file() else sorted(p for p in submission.rglob("*") if p.is_file())
+    for path in files:
+        digest.update(str(path.relative_to(submission.parent)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def _reference_files(rubric: Rubric) -> list[Path]:
+    if not rubric.reference:
+        return []
+    spec = importlib.util.find_spec(rubric.reference.split(".")[0])
+    if spec is None or not spec.submodule_search_locations:
+        return [Path(spec.origin)] if spec and spec.origin else []
+    return sorted(p for folder in spec.submodule_search_locations for p in Path(folder).rglob("*.py"))
+
+
+class ReportCache:
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    def get(self, key: str) -> Report | None:
+        path = self.folder / f"{key}.json"
+        if not path.exists():
+            return None
+        try:
+            return Report.model_validate_json(path.read_text(encoding="utf-8"))
+        except ValueError:
+            return None
+
+    def put(self, key: str, report: Report) -> None:
+        if report.status != "graded":
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        (self.folder / f"{key}.json").write_text(report.model_dump_json(), encoding="utf-8")

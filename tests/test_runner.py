@@ -1,0 +1,71 @@
+"""The runner: warm zygote kernels are fresh per student; cached reports; results independent of jobs."""
+
+from __future__ import annotations
+
+import grader.api as api
+from grader.cache import ReportCache
+from grader.rubric import parse_rubric
+
+from .conftest import write
+
+PROBE_RUBRIC = """\
+id: probe
+title: Probe
+given: {}
+limits: {cell_timeout: 10, call_timeout: 5}
+questions:
+  - id: seen
+    checks:
+      - kind: value
+        points: 1
+        expected: 0
+"""
+
+
+def test_a_student_never_sees_files_or_processes_of_the_previous_one(tmp_path):
+    # student a leaves a file in /tmp and in its home, and a daemon that outlives its kernel
+    write(tmp_path / "class" / "a" / "work.ipynb", _notebook(
+        "import os, subprocess\n"
+        "open('/tmp/left_behind', 'w').write('secret-a')\n"
+        "open(os.path.expanduser('~/left_in_home'), 'w').write('secret-a')\n"
+        "subprocess.Popen(['sleep', '300'], start_new_session=True)\n"
+        "seen = 0"))
+    # student b counts what it can find of a
+    write(tmp_path / "class" / "b" / "work.ipynb", _notebook(
+        "import os, subprocess\n"
+        "found = [p for p in ('/tmp/left_behind', os.path.expanduser('~/left_in_home'), '/submission/../a') if os.path.exists(p)]\n"
+        "sleepers = subprocess.run(['pgrep', '-f', 'sleep 300'], capture_output=True, text=True).stdout.split()\n"
+        "seen = len(found) + len(sleepers) + len([n for n in os.listdir('.') if 'left' in n])"))
+    rubric = parse_rubric(PROBE_RUBRIC)
+    reports = api.grade_many([tmp_path / "class" / "a", tmp_path / "class" / "b"], rubric, jobs=1)
+    assert [r.check("seen").status for r in reports] == ["passed", "passed"], [(r.check("seen").message, r.events) for r in reports]
+
+
+def _notebook(source: str) -> str:
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(source)]
+    return nbformat.writes(notebook)
+
+
+def test_unchanged_submissions_come_from_the_cache_and_changes_regrade(tmp_path, conv1d, monkeypatch):
+    submission = write(tmp_path / "s" / "answers.yaml", "y_hat: [14, 20]\n")
+    cache = ReportCache(tmp_path / "cache")
+    first = api.grade_many([submission.parent], conv1d, cache=cache)[0]
+    calls = []
+    real = api.grade
+    monkeypatch.setattr(api, "grade", lambda *a, **k: calls.append(a) or real(*a, **k))
+    again = api.grade_many([submission.parent], conv1d, cache=cache)[0]
+    assert calls == [] and again.score == first.score == 1
+    submission.write_text("y_hat: [14, 20]\nloss: 200\n")
+    changed = api.grade_many([submission.parent], conv1d, cache=cache)[0]
+    assert len(calls) == 1 and changed.score == 2
+
+
+def test_results_do_not_depend_on_the_number_of_jobs(root, conv1d):
+    paths = api.list_submissions(root / "submissions" / "conv1d")
+    one = api.grade_many(paths, conv1d, jobs=1)
+    two = api.grade_many(paths, conv1d, jobs=2)
+    strip = lambda r: [(c.id, c.status, c.score, c.message) for q in r.questions for c in q.checks]  # noqa: E731
+    assert [strip(r) for r in one] == [strip(r) for r in two]
