@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from queue import Empty
 import shutil
 import sys
 import tempfile
@@ -147,7 +148,7 @@ class KernelSession:
         self.client.kc = km.client()
         self.client.kc.start_channels()
         try:
-            self.client.kc.wait_for_ready(timeout=60)
+            _handshake(self.client.kc, timeout=60)
         except RuntimeError as exc:
             log = (self._tmp / "kernel.log").read_text(errors="replace")[-2000:]
             raise InfrastructureError(f"{exc}; kernel log: {log}") from None
@@ -160,8 +161,8 @@ class KernelSession:
         try:
             if client.kc is not None:
                 client.kc.stop_channels()
-            if client.km is not None and client.km.has_kernel:
-                client.km.shutdown_kernel(now=True)
+            if client.km is not None and client.km.has_kernel and self.zygote is None:
+                client.km.shutdown_kernel(now=True)  # (a zygote's reset kills every process of the slot)
         except Exception:  # noqa: BLE001 - best effort; the tmp folder is removed anyway
             pass
         try:
@@ -277,6 +278,43 @@ class KernelSession:
             message = new_events[0].message if new_events else "no reply from the student's kernel"
             return Outcome(error={"type": "NoReply", "message": message})
         return _outcome(replies[-1])
+
+
+def _handshake(kc: Any, timeout: float) -> None:
+    """Wait until the kernel answers kernel_info and its IOPub channel delivers.
+
+    What jupyter_client's ``wait_for_ready`` checks, without its fixed polling delays (which cost more
+    than starting a kernel from the zygote).
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        msg_id = kc.kernel_info()
+        if _shell_reply(kc, msg_id, wait=1.0) and _iopub_delivers(kc, wait=1.0):
+            return
+        if not kc.is_alive():
+            raise RuntimeError("the kernel died before replying to kernel_info")
+    raise RuntimeError(f"the kernel did not answer within {timeout:.0f} s")
+
+
+def _shell_reply(kc: Any, msg_id: str, wait: float) -> bool:
+    try:
+        while kc.get_shell_msg(timeout=wait)["parent_header"].get("msg_id") != msg_id:
+            pass
+    except Empty:
+        return False
+    return True
+
+
+def _iopub_delivers(kc: Any, wait: float) -> bool:
+    try:
+        kc.get_iopub_msg(timeout=wait)
+    except Empty:
+        return False
+    try:
+        while True:  # drain the rest of what kernel_info published
+            kc.get_iopub_msg(timeout=0.005)
+    except Empty:
+        return True
 
 
 def _outcome(reply: Any) -> Outcome:
