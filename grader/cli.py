@@ -19,7 +19,7 @@ from rich.table import Table
 from .cache import ReportCache
 from .api import Assignment, grade, grade_many, is_class_folder, list_submissions
 from .manifest import ManifestError, load_manifest, load_overrides, validate_examples
-from .reporters import write_gradebook, write_json, write_markdown
+from .reporters import CLASS_FORMATS, DEFAULT_FORMATS, SUBMISSION_FORMATS, write_class, write_submission
 from .rubric import RubricError, json_schema, public_only
 
 console = Console(stderr=True)
@@ -55,8 +55,10 @@ def main() -> None:
 @click.option("--no-sandbox", is_flag=True, help="Run without bubblewrap (limits only). Not for untrusted code.")
 @click.option("--class-folder", is_flag=True, help="Treat every folder given as a class, even one holding only files.")
 @click.option("--force", is_flag=True, help="Regrade everything, ignoring cached reports of unchanged submissions.")
+@click.option("--format", "formats", multiple=True, type=click.Choice(sorted({*SUBMISSION_FORMATS, *CLASS_FORMATS})),
+              help=f"Outputs to write (repeatable; default: {', '.join(DEFAULT_FORMATS)}).")
 def grade_command(rubric: str, submissions: tuple[str, ...], out_dir: str, jobs: int, overrides: str | None,
-                  no_sandbox: bool, class_folder: bool, force: bool) -> None:
+                  no_sandbox: bool, class_folder: bool, force: bool, formats: tuple[str, ...]) -> None:
     """Grade a class: SUBMISSIONS are class folders (each entry one student) or single submissions.
 
     A folder with sub-folders is a class; a folder of plain files is one student's submission
@@ -78,14 +80,13 @@ def grade_command(rubric: str, submissions: tuple[str, ...], out_dir: str, jobs:
         task = progress.add_task("grading", total=len(paths))
 
         def done(report) -> None:
-            write_json(report, target / report.submission / "report.json")
-            write_markdown(report, target / report.submission / "feedback.md")
+            write_submission(report, target, formats or DEFAULT_FORMATS)
             progress.advance(task)
 
         cache = None if force else ReportCache(target / ".cache")
         reports = grade_many(paths, assignment, jobs=jobs, manual=manual, sandbox=False if no_sandbox else None,
                              cache=cache, on_done=done)
-    write_gradebook(reports, assignment.rubric, target / "gradebook.csv")
+    write_class(reports, assignment.rubric, target, formats or DEFAULT_FORMATS)
     table = Table(title=f"{assignment.rubric.id}: {len(reports)} submissions")
     for column in ("submission", "score", "status", "seconds"):
         table.add_column(column)
@@ -97,7 +98,7 @@ def grade_command(rubric: str, submissions: tuple[str, ...], out_dir: str, jobs:
     if graded:
         mean = sum(graded) / len(graded)
         out.print(f"mean {mean:.2f} / {assignment.rubric.max_points:g} over {len(graded)} graded; "
-                  f"{len(reports) - len(graded)} could not be graded. Wrote {target / 'gradebook.csv'}")
+                  f"{len(reports) - len(graded)} could not be graded. Wrote {target}/")
 
 
 @main.command("check")

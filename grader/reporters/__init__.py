@@ -1,7 +1,40 @@
-"""Renderers of Reports: JSON, Markdown feedback, the class gradebook."""
+"""Renderers of Reports. Each format is registered here once; ``grader grade --format`` picks them.
 
+``SUBMISSION_FORMATS``: one file per student, ``name -> (file name, writer(report, path))``.
+``CLASS_FORMATS``: one file per class, ``name -> (file name, writer(reports, rubric, path))``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from ..report import Report
+from ..rubric import Rubric
 from .gradebook import write_gradebook
 from .json_report import write_json
 from .markdown import render_markdown, write_markdown
 
-__all__ = ["render_markdown", "write_gradebook", "write_json", "write_markdown"]
+SUBMISSION_FORMATS: dict[str, tuple[str, Callable[[Report, Path], Path]]] = {
+    "json": ("report.json", write_json),
+    "md": ("feedback.md", write_markdown),
+}
+CLASS_FORMATS: dict[str, tuple[str, Callable[[list[Report], Rubric, Path], Path]]] = {
+    "gradebook": ("gradebook.csv", write_gradebook),
+}
+DEFAULT_FORMATS = ("json", "md", "gradebook")
+
+
+def write_submission(report: Report, folder: Path, formats: tuple[str, ...] = DEFAULT_FORMATS) -> list[Path]:
+    """Write one student's reports into ``folder/<submission>/``."""
+    return [writer(report, folder / report.submission / name)
+            for key, (name, writer) in SUBMISSION_FORMATS.items() if key in formats]
+
+
+def write_class(reports: list[Report], rubric: Rubric, folder: Path, formats: tuple[str, ...] = DEFAULT_FORMATS) -> list[Path]:
+    """Write the class-level outputs (gradebook, overview) into ``folder``."""
+    return [writer(reports, rubric, folder / name) for key, (name, writer) in CLASS_FORMATS.items() if key in formats]
+
+
+__all__ = ["CLASS_FORMATS", "DEFAULT_FORMATS", "SUBMISSION_FORMATS", "render_markdown", "write_class",
+           "write_gradebook", "write_json", "write_markdown", "write_submission"]
