@@ -9,5 +9,6 @@ __version__ = "0.1.0"
 from .api import Assignment, grade, grade_many  # noqa: E402
 from .report import Report  # noqa: E402
 from .rubric import Rubric, RubricError, load_rubric  # noqa: E402
+from .selfcheck import check  # noqa: E402
 
-__all__ = ["Assignment", "Report", "Rubric", "RubricError", "grade", "grade_many", "load_rubric", "__version__"]
+__all__ = ["Assignment", "Report", "Rubric", "RubricError", "check", "grade", "grade_many", "load_rubric", "__version__"]

@@ -18,6 +18,7 @@ import nbformat
 
 from . import __version__
 from .cache import ReportCache, cache_key
+from .kit import is_kit, load_kit
 from .expressions import ExpressionError, load_reference
 from .report import Report, RunEvent
 from .rubric import Rubric, load_rubric
@@ -38,8 +39,12 @@ class Assignment:
 
     @classmethod
     def load(cls, rubric: Rubric | Path | str) -> Assignment:
+        """From a Rubric, a rubric file, or a student kit folder (see ``grader.kit``)."""
         if isinstance(rubric, Rubric):
             return cls(rubric, load_reference(rubric), "<rubric>")
+        if is_kit(Path(rubric)):
+            loaded, recorded = load_kit(Path(rubric))
+            return cls(loaded, recorded, str(rubric))
         loaded = load_rubric(rubric)
         return cls(loaded, load_reference(loaded, str(rubric)), str(rubric))
 

@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from .cache import ReportCache
+from .kit import KitError, bundle
 from .api import Assignment, grade, grade_many, is_class_folder, list_submissions
 from .manifest import ManifestError, load_manifest, load_overrides, validate_examples
 from .reporters import CLASS_FORMATS, DEFAULT_FORMATS, SUBMISSION_FORMATS, write_class, write_submission
@@ -33,6 +34,8 @@ class ConfigError(click.ClickException):
 def _load(rubric: str, public: bool = False) -> Assignment:
     try:
         assignment = Assignment.load(rubric)
+    except KitError as exc:
+        raise ConfigError(str(exc)) from None
     except RubricError as exc:
         raise ConfigError("the rubric has problems:\n" + "\n".join(f"  {p}" for p in exc.problems)) from None
     if public:
@@ -102,11 +105,14 @@ def grade_command(rubric: str, submissions: tuple[str, ...], out_dir: str, jobs:
 
 
 @main.command("check")
-@click.argument("rubric", type=click.Path(exists=True, dir_okay=False))
+@click.argument("rubric", type=click.Path(exists=True))
 @click.argument("submission", type=click.Path(exists=True))
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def check_command(rubric: str, submission: str, as_json: bool) -> None:
-    """Self-check one submission against the public checks (exit 0: all pass, 1: some fail)."""
+    """Self-check one submission against the public checks (exit 0: all pass, 1: some fail).
+
+    RUBRIC is a rubric file or a student kit folder (``grader bundle``).
+    """
     assignment = _load(rubric, public=True)
     report = grade(Path(submission), assignment)
     if as_json:
@@ -161,6 +167,18 @@ def validate_command(rubric: str, examples: str | None, jobs: int) -> None:
     out.print(f"rubric {assignment.rubric.id}: {assignment.rubric.max_points:g} points, references run; "
               f"{len(results) - len(failed)}/{len(results)} examples as the manifest says")
     sys.exit(1 if failed else 0)
+
+
+@main.command("bundle")
+@click.argument("rubric", type=click.Path(exists=True, dir_okay=False))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True, help="Folder for the kit.")
+def bundle_command(rubric: str, out_dir: str) -> None:
+    """Write a student kit: public checks with precomputed expectations, the sheet, no reference code."""
+    try:
+        path = bundle(Path(rubric), Path(out_dir))
+    except (RubricError, KitError) as exc:
+        raise ConfigError(str(exc)) from None
+    out.print(f"wrote the student kit to {path}/ (check with: grader check {path} SUBMISSION)")
 
 
 @main.command("schema")
