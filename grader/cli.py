@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from .cache import ReportCache
+from .distributed import grade_on_dask
 from .kit import KitError, bundle
 from .api import Assignment, grade, grade_many, is_class_folder, list_submissions
 from .manifest import ManifestError, load_manifest, load_overrides, validate_examples
@@ -58,10 +59,12 @@ def main() -> None:
 @click.option("--no-sandbox", is_flag=True, help="Run without bubblewrap (limits only). Not for untrusted code.")
 @click.option("--class-folder", is_flag=True, help="Treat every folder given as a class, even one holding only files.")
 @click.option("--force", is_flag=True, help="Regrade everything, ignoring cached reports of unchanged submissions.")
+@click.option("--dask", "dask_address", help="Grade on a dask.distributed scheduler (tcp://host:8786) or local:N (a LocalCluster).")
 @click.option("--format", "formats", multiple=True, type=click.Choice(sorted({*SUBMISSION_FORMATS, *CLASS_FORMATS})),
               help=f"Outputs to write (repeatable; default: {', '.join(DEFAULT_FORMATS)}).")
 def grade_command(rubric: str, submissions: tuple[str, ...], out_dir: str, jobs: int, overrides: str | None,
-                  no_sandbox: bool, class_folder: bool, force: bool, formats: tuple[str, ...]) -> None:
+                  no_sandbox: bool, class_folder: bool, force: bool, formats: tuple[str, ...],
+                  dask_address: str | None) -> None:
     """Grade a class: SUBMISSIONS are class folders (each entry one student) or single submissions.
 
     A folder with sub-folders is a class; a folder of plain files is one student's submission
@@ -87,8 +90,12 @@ def grade_command(rubric: str, submissions: tuple[str, ...], out_dir: str, jobs:
             progress.advance(task)
 
         cache = None if force else ReportCache(target / ".cache")
-        reports = grade_many(paths, assignment, jobs=jobs, manual=manual, sandbox=False if no_sandbox else None,
-                             cache=cache, on_done=done)
+        if dask_address:
+            reports = grade_on_dask(paths, Path(rubric), dask_address, manual=manual,
+                                    sandbox=False if no_sandbox else None, on_done=done)
+        else:
+            reports = grade_many(paths, assignment, jobs=jobs, manual=manual, sandbox=False if no_sandbox else None,
+                                 cache=cache, on_done=done)
     write_class(reports, assignment.rubric, target, formats or DEFAULT_FORMATS)
     table = Table(title=f"{assignment.rubric.id}: {len(reports)} submissions")
     for column in ("submission", "score", "status", "seconds"):
@@ -189,3 +196,12 @@ def schema_command() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+from .ci import ci_command, init_ci_command  # noqa: E402
+from .gradescope import gradescope_package_command, gradescope_run_command  # noqa: E402
+
+main.add_command(ci_command)
+main.add_command(init_ci_command)
+main.add_command(gradescope_package_command)
+main.add_command(gradescope_run_command)
