@@ -21,7 +21,7 @@ from .rubric import Rubric
 def cache_key(submission: Path, rubric: Rubric, manual: Mapping[str, Any] | None = None) -> str:
     digest = hashlib.sha256()
     digest.update(f"dl-grader {__version__}\n".encode())
-    digest.update(rubric.model_dump_json().encode())
+    digest.update(rubric.model_dump_json(warnings=False).encode())
     digest.update(json.dumps(manual or {}, sort_keys=True, default=str).encode())
     for path in _reference_files(rubric):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())

@@ -69,3 +69,48 @@ def test_results_do_not_depend_on_the_number_of_jobs(root, conv1d):
     two = api.grade_many(paths, conv1d, jobs=2)
     strip = lambda r: [(c.id, c.status, c.score, c.message) for q in r.questions for c in q.checks]  # noqa: E731
     assert [strip(r) for r in one] == [strip(r) for r in two]
+
+
+def test_a_kernel_that_will_not_start_is_not_gradable_never_a_zero(tmp_path, conv1d, monkeypatch):
+    from grader.runner import kernel
+
+    monkeypatch.setattr(kernel.SandboxedKernelManager, "format_kernel_cmd", lambda self, extra_arguments=None: ["false"])
+    report = api.grade(_module_submission(tmp_path), conv1d)
+    assert report.status == "not-gradable" and report.questions == []
+    assert "kernel did not start" in report.reason
+
+
+def _module_submission(tmp_path):
+    return write(tmp_path / "student" / "conv1d.py", "def conv1d_forward(x, w, b):\n    return x\n").parent
+
+
+def test_an_infrastructure_fault_is_retried_once_on_a_fresh_zygote(tmp_path, conv1d, monkeypatch):
+    from grader.runner import kernel
+
+    real_start, attempts = kernel.KernelSession.start, []
+
+    def flaky(self):
+        attempts.append(self.zygote)
+        if len(attempts) == 1:
+            raise kernel.InfrastructureError("the sandbox could not start (simulated)")
+        return real_start(self)
+
+    monkeypatch.setattr(kernel.KernelSession, "start", flaky)
+    report = api.grade_many([_module_submission(tmp_path)], conv1d)[0]
+    assert report.status == "graded" and len(attempts) == 2
+    assert attempts[0] is not attempts[1]  # the retry ran on a fresh zygote
+
+
+def test_without_a_sandbox_tool_grading_works_and_warns_once(root, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    code = ("import warnings; warnings.simplefilter('default');"
+            "from grader.api import grade_many, list_submissions;"
+            f"r = grade_many(list_submissions(__import__('pathlib').Path({str(root / 'submissions/conv1d')!r}))[:4], {str(root / 'rubrics/conv1d.yaml')!r}, jobs=2);"
+            "print('SCORES', [x.score for x in r])")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "GRADER_SANDBOX": "off"}, cwd=tmp_path)
+    assert "SCORES [16.0, 16.0, 11.0, 13.0]" in proc.stdout, proc.stdout + proc.stderr
+    assert proc.stderr.count("SANDBOX OFF") == 1
