@@ -32,6 +32,7 @@ import copy
 import csv
 import os
 import re
+import resource
 import shlex
 import shutil
 import subprocess
@@ -84,7 +85,7 @@ ANSWERS = {
 EXPECTED_POINTS = {"right": 1.0, "wrong": 0.0, "raising": 0.0}
 
 
-def _variant(i: int, n: int) -> str:
+def _variant(i: int) -> str:
     """Half right, a quarter wrong, a quarter raising (interleaved)."""
     return ("right", "wrong", "right", "raising")[i % 4]
 
@@ -244,7 +245,7 @@ def make_nbgrader_notebooks(n: int, kind: Kind, workdir: Path, assignment: str =
     out.mkdir(parents=True)
     paths = []
     for i in range(n):
-        variant = _variant(i, n)
+        variant = _variant(i)
         nb = student_notebook(release_nb, ANSWERS[variant])
         nb.metadata["bench"] = {"variant": variant, "kind": kind}
         p = out / f"s{i:03d}_{variant}.ipynb"
@@ -264,6 +265,16 @@ def _student_ids(notebooks: Sequence[Path]) -> list[str]:
         seen.add(sid)
         ids.append(sid)
     return ids
+
+
+def _busy_cpu_seconds() -> float | None:
+    """Machine-wide busy CPU seconds so far (Linux /proc/stat), to tell how busy the box was."""
+    try:
+        with open("/proc/stat") as f:
+            user, nice, system, _idle, _iowait, irq, softirq, steal, *_ = map(int, f.readline().split()[1:])
+        return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError):
+        return None
 
 
 def export_scores(workdir: Path, assignment: str = "ps1", nbgrader_cmd=None) -> dict[str, dict]:
@@ -286,7 +297,8 @@ def time_nbgrader_autograde(notebooks: list[Path], workdir: Path, assignment: st
     stem.  A fresh course is built in workdir/nbgrader_course (kind: torch if any notebook
     imports torch, unless given); only the autograde subprocess is timed.
 
-    Returns {"seconds", "n", "per_notebook", "version"} plus "scores"
+    Returns {"seconds", "n", "per_notebook", "version"} plus "cpu_seconds" (user+sys of
+    nbgrader and its kernels), "other_cpu_seconds" (the rest of the machine meanwhile), "scores"
     ({student: points}, from `nbgrader export`), "max_score", "command", "course_dir".
     """
     workdir = Path(workdir).resolve()
@@ -306,9 +318,15 @@ def time_nbgrader_autograde(notebooks: list[Path], workdir: Path, assignment: st
     # Students are created in the gradebook by autograde itself
     # (Autograde.create_student=True is the default since 0.6; `--create` is a no-op alias).
     args = ["autograde", assignment, "--force"]
+    ru0, busy0 = resource.getrusage(resource.RUSAGE_CHILDREN), _busy_cpu_seconds()
     t0 = time.perf_counter()
     _run(cmd, args, root)
     seconds = time.perf_counter() - t0
+    ru1, busy1 = resource.getrusage(resource.RUSAGE_CHILDREN), _busy_cpu_seconds()
+    # CPU of nbgrader + the kernels it started and reaped: less sensitive to a busy box than wall time
+    cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
+    # CPU burnt by everything else on the machine meanwhile (0 on a quiet box)
+    other = max(0.0, busy1 - busy0 - cpu) if busy0 is not None and busy1 is not None else None
 
     scores = export_scores(workdir, assignment, cmd)
     n = len(notebooks)
@@ -317,6 +335,8 @@ def time_nbgrader_autograde(notebooks: list[Path], workdir: Path, assignment: st
         "n": n,
         "per_notebook": seconds / n if n else float("nan"),
         "version": nbgrader_version(cmd),
+        "cpu_seconds": cpu,
+        "other_cpu_seconds": other,
         "scores": {s: v["score"] for s, v in scores.items()},
         "max_score": max((v["max_score"] for v in scores.values()), default=0.0),
         "command": shlex.join([*cmd, *args]) + f"  (cwd={root})",
@@ -342,7 +362,8 @@ def main(argv=None) -> int:
             nbs = make_nbgrader_notebooks(a.n, kind, wd, nbgrader_cmd=a.nbgrader)
             r = time_nbgrader_autograde(nbs, wd, nbgrader_cmd=a.nbgrader)
             print(f"nbgrader {r['version']} autograde, {kind:5s}: n={r['n']}  "
-                  f"{r['seconds']:.2f} s total, {r['per_notebook']:.2f} s/notebook")
+                  f"{r['seconds']:.2f} s total, {r['per_notebook']:.2f} s/notebook "
+                  f"(cpu {r['cpu_seconds']:.2f} s; other processes used {r['other_cpu_seconds'] or 0:.2f} cpu-s meanwhile)")
             print(f"  command: {r['command']}")
             for sid, pts in sorted(r["scores"].items()):
                 want = EXPECTED_POINTS[sid.rsplit("_", 1)[-1]]

@@ -22,6 +22,8 @@ from .kit import KitError, bundle
 from .api import Assignment, grade, grade_many, is_class_folder, list_submissions
 from .manifest import ManifestError, load_manifest, load_overrides, validate_examples
 from .reporters import CLASS_FORMATS, DEFAULT_FORMATS, SUBMISSION_FORMATS, write_class, write_submission
+from .late import LateError, apply_policy, load_policy, load_timestamps, unmatched
+from .reporters.gradebook import write_gradebook
 from .rubric import RubricError, json_schema, public_only
 
 console = Console(stderr=True)
@@ -62,9 +64,13 @@ def main() -> None:
 @click.option("--dask", "dask_address", help="Grade on a dask.distributed scheduler (tcp://host:8786) or local:N (a LocalCluster).")
 @click.option("--format", "formats", multiple=True, type=click.Choice(sorted({*SUBMISSION_FORMATS, *CLASS_FORMATS})),
               help=f"Outputs to write (repeatable; default: {', '.join(DEFAULT_FORMATS)}).")
+@click.option("--late-policy", type=click.Path(exists=True, dir_okay=False),
+              help="Late policy (YAML: deadline, grace_minutes, percent_per_hour, max_percent); needs --timestamps.")
+@click.option("--timestamps", type=click.Path(exists=True, dir_okay=False),
+              help="When each submission was handed in (YAML or CSV: submission name -> ISO timestamp with timezone).")
 def grade_command(rubric: str, submissions: tuple[str, ...], out_dir: str, jobs: int, overrides: str | None,
                   no_sandbox: bool, class_folder: bool, force: bool, formats: tuple[str, ...],
-                  dask_address: str | None) -> None:
+                  dask_address: str | None, late_policy: str | None = None, timestamps: str | None = None) -> None:
     """Grade a class: SUBMISSIONS are class folders (each entry one student) or single submissions.
 
     A folder with sub-folders is a class; a folder of plain files is one student's submission
@@ -80,6 +86,12 @@ def grade_command(rubric: str, submissions: tuple[str, ...], out_dir: str, jobs:
         manual = load_overrides(Path(overrides)) if overrides else {}
     except ManifestError as exc:
         raise ConfigError(str(exc)) from None
+    if bool(late_policy) != bool(timestamps):
+        raise ConfigError("--late-policy and --timestamps go together: give both or neither")
+    try:
+        policy, handed_in = (load_policy(late_policy), load_timestamps(timestamps)) if late_policy else (None, {})
+    except LateError as exc:
+        raise ConfigError(f"the late policy cannot be used:\n{exc}") from None
     target = Path(out_dir)
     columns = [TextColumn("[bold]grading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn()]
     with Progress(*columns, console=console, transient=False) as progress:
@@ -96,7 +108,19 @@ def grade_command(rubric: str, submissions: tuple[str, ...], out_dir: str, jobs:
         else:
             reports = grade_many(paths, assignment, jobs=jobs, manual=manual, sandbox=False if no_sandbox else None,
                                  cache=cache, on_done=done)
-    write_class(reports, assignment.rubric, target, formats or DEFAULT_FORMATS)
+    late = apply_policy(reports, policy, handed_in) if policy is not None else None
+    chosen = formats or DEFAULT_FORMATS
+    write_class(reports, assignment.rubric, target, tuple(f for f in chosen if late is None or f != "gradebook"))
+    if late is not None:
+        if "gradebook" in chosen:
+            write_gradebook(reports, assignment.rubric, target / CLASS_FORMATS["gradebook"][0], late=late)
+        missing, strays = unmatched(reports, handed_in)
+        if missing:
+            console.print(f"[yellow]late policy: no timestamp for {len(missing)} (no penalty):[/] {', '.join(missing)}")
+        if strays:
+            console.print(f"[yellow]late policy: timestamps that match no submission:[/] {', '.join(strays)}")
+        penalised = [f"{name} -{result.penalty:g}" for name, result in late.items() if result.penalty > 0]
+        out.print(f"late policy: {len(penalised)} penalised" + (f" ({', '.join(penalised)})" if penalised else ""))
     table = Table(title=f"{assignment.rubric.id}: {len(reports)} submissions")
     for column in ("submission", "score", "status", "seconds"):
         table.add_column(column)
@@ -194,10 +218,6 @@ def schema_command() -> None:
     click.echo(json.dumps(json_schema(), indent=2))
 
 
-if __name__ == "__main__":
-    main()
-
-
 from .ci import ci_command, init_ci_command  # noqa: E402
 from .gradescope import gradescope_package_command, gradescope_run_command  # noqa: E402
 
@@ -205,3 +225,7 @@ main.add_command(ci_command)
 main.add_command(init_ci_command)
 main.add_command(gradescope_package_command)
 main.add_command(gradescope_run_command)
+
+
+if __name__ == "__main__":
+    main()

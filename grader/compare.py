@@ -1,15 +1,17 @@
 """Numeric comparison of a student's value with an expected one, in the grader's process.
 
 Rules: shapes must match exactly; ints are accepted where floats are expected; NaN or inf in an
-answer fails; ``|got - expected| <= atol + rtol * |expected|`` element-wise. Tuples (a function that
-returns several arrays) are compared element by element. Messages never quote the expected value:
-the caller decides whether it may be shown.
+answer fails; ``|got - expected| <= atol + rtol * |expected|`` element-wise, or, for gradient checks
+(``metric: rel_error``), cs231n's relative error ``max |a - b| / max(1e-8, |a| + |b|)`` in float64 at
+most a threshold. Tuples (a function that returns several arrays) and dicts (a grads dict) are
+compared item by item. Messages never quote the expected value: the caller decides whether it may be
+shown.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -26,6 +28,7 @@ class Comparison:
     message: str
     max_abs_error: float | None = None
     max_rel_error: float | None = None
+    rel_error: float | None = None
 
 
 def as_numeric(value: Any) -> np.ndarray:
@@ -63,19 +66,45 @@ def _check_plain_numbers(value: Any, depth: int = 0) -> None:
     raise AnswerFormatError(f"expected a number or a list of numbers, got {type(value).__name__} {shown}")
 
 
+Comparator = Callable[[Any, Any], Comparison]
+
+
+def comparator(check: Any) -> Comparator:
+    """The comparison a value or function check asks for (its ``metric``)."""
+    if getattr(check, "metric", "allclose") == "rel_error":
+        return lambda got, expected: compare_rel_error(got, expected, check.threshold)
+    return lambda got, expected: compare(got, expected, check.tolerance)
+
+
 def compare(got: Any, expected: Any, tolerance: Tolerance) -> Comparison:
-    """Compare ``got`` (student data) with ``expected`` (reference data)."""
+    """Compare ``got`` (student data) with ``expected`` (reference data): allclose with a tolerance."""
+    return _structured(got, expected, lambda g, e: _allclose(g, e, tolerance))
+
+
+def compare_rel_error(got: Any, expected: Any, threshold: float) -> Comparison:
+    """cs231n's relative error ``max |a - b| / max(1e-8, |a| + |b|)`` in float64, at most ``threshold``."""
+    return _structured(got, expected, lambda g, e: _rel_error(g, e, threshold))
+
+
+def rel_error(a: Any, b: Any) -> float:
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.size == 0:
+        return 0.0
+    return float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))))
+
+
+def _structured(got: Any, expected: Any, leaf: Callable[[np.ndarray, np.ndarray], Comparison]) -> Comparison:
     if isinstance(expected, tuple):
         if not isinstance(got, (tuple, list)) or len(got) != len(expected):
             return Comparison(False, f"expected {len(expected)} return values (a tuple), got {_describe(got)}")
-        worst: Comparison | None = None
-        for index, (g, e) in enumerate(zip(got, expected)):
-            part = compare(g, e, tolerance)
-            if not part.ok:
-                return Comparison(False, f"return value {index}: {part.message}", part.max_abs_error, part.max_rel_error)
-            if worst is None or (part.max_abs_error or 0) > (worst.max_abs_error or 0):
-                worst = part
-        return Comparison(True, "all return values match", worst.max_abs_error if worst else None, worst.max_rel_error if worst else None)
+        return _items([(f"return value {i}", g, e) for i, (g, e) in enumerate(zip(got, expected))], leaf, "all return values match")
+    if isinstance(expected, dict):
+        if not isinstance(got, dict):
+            return Comparison(False, f"expected a dict with keys {', '.join(map(str, expected))}, got {_describe(got)}")
+        missing = [k for k in expected if k not in got]
+        if missing:
+            return Comparison(False, f"missing key{'s' if len(missing) > 1 else ''} {', '.join(map(str, missing))}")
+        return _items([(f"[{k!r}]", got[k], e) for k, e in expected.items()], leaf, "all entries match")
     try:
         g = as_numeric(got)
     except AnswerFormatError as exc:
@@ -85,6 +114,31 @@ def compare(got: Any, expected: Any, tolerance: Tolerance) -> Comparison:
         return Comparison(False, f"wrong shape: expected {_shape(e.shape)}, got {_shape(g.shape)}")
     if not np.all(np.isfinite(g)):
         return Comparison(False, "contains NaN or infinity")
+    return leaf(g, e)
+
+
+def _items(items: list[tuple[str, Any, Any]], leaf: Callable, ok_message: str) -> Comparison:
+    worst: Comparison | None = None
+    for label, g, e in items:
+        part = _structured(g, e, leaf)
+        if not part.ok:
+            return Comparison(False, f"{label}: {part.message}", part.max_abs_error, part.max_rel_error, part.rel_error)
+        if worst is None or (part.rel_error or part.max_abs_error or 0) > (worst.rel_error or worst.max_abs_error or 0):
+            worst = part
+    if worst is None:
+        return Comparison(True, ok_message)
+    return Comparison(True, ok_message, worst.max_abs_error, worst.max_rel_error, worst.rel_error)
+
+
+def _rel_error(g: np.ndarray, e: np.ndarray, threshold: float) -> Comparison:
+    error = rel_error(g, e)
+    max_abs = float(np.max(np.abs(g - e))) if g.size else 0.0
+    ok = error <= threshold
+    message = f"relative error {error:.2g}" + (" (within" if ok else " (above") + f" the threshold {threshold:g})"
+    return Comparison(ok, message, max_abs, None, error)
+
+
+def _allclose(g: np.ndarray, e: np.ndarray, tolerance: Tolerance) -> Comparison:
     abs_err = np.abs(g - e)
     max_abs = float(abs_err.max()) if abs_err.size else 0.0
     rel = abs_err / np.maximum(np.abs(e), np.finfo(float).tiny)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -29,8 +30,34 @@ def pack(path: Path) -> dict[str, Any]:
     return {"name": path.name, "is_file": False, "files": files}
 
 
+def pack_reference(rubric_path: Path) -> dict[str, bytes]:
+    """The rubric's reference package as files, so that workers need no copy of the course."""
+    from .rubric import load_rubric
+
+    module = load_rubric(rubric_path).reference
+    if not module:
+        return {}
+    top = module.split(".")[0]
+    for root in (Path(rubric_path).resolve().parent, Path(rubric_path).resolve().parent.parent):
+        if (root / top).is_dir():
+            return {str(p.relative_to(root)): p.read_bytes() for p in sorted((root / top).rglob("*.py"))}
+    return {}
+
+
+def _install_reference(files: dict[str, bytes]) -> None:
+    if not files:
+        return
+    key = hashlib.sha256(b"".join(k.encode() + v for k, v in sorted(files.items()))).hexdigest()[:16]
+    root = Path(tempfile.gettempdir()) / f"dl-grader-reference-{key}"
+    for relative, data in files.items():
+        (root / relative).parent.mkdir(parents=True, exist_ok=True)
+        (root / relative).write_bytes(data)
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+
+
 def grade_packed(packed: dict[str, Any], rubric_text: str, rubric_name: str, manual: Mapping[str, Any] | None,
-                 sandbox: bool | None) -> str:
+                 sandbox: bool | None, reference: dict[str, bytes] | None = None) -> str:
     """Runs on a worker: unpack, grade in this worker's sandbox, return the report as JSON."""
     from .api import Assignment, ZygotePool, grade
     from .rubric import parse_rubric
@@ -38,6 +65,7 @@ def grade_packed(packed: dict[str, Any], rubric_text: str, rubric_name: str, man
     global _pool
     key = hashlib.sha256(rubric_text.encode()).hexdigest()
     if key not in _assignments:
+        _install_reference(reference or {})
         _assignments[key] = Assignment.load(parse_rubric(rubric_text, rubric_name))
     if _pool is None:
         _pool = ZygotePool(use_bwrap=sandbox)
@@ -67,11 +95,12 @@ def grade_on_dask(paths: list[Path], rubric_path: Path, address: str, *, manual:
     client = Client(cluster if cluster is not None else address)
     try:
         rubric_text = Path(rubric_path).read_text(encoding="utf-8")
+        reference = client.scatter(pack_reference(Path(rubric_path)), broadcast=True)
         futures = {}
         for index, path in enumerate(paths):
             name = path.stem if path.is_file() else path.name
             future = client.submit(grade_packed, pack(path), rubric_text, str(rubric_path), (manual or {}).get(name), sandbox,
-                                   pure=False, key=f"grade-{index}-{name}")
+                                   reference, pure=False, key=f"grade-{index}-{name}")
             futures[future] = (index, path)
         reports: list[Report | None] = [None] * len(paths)
         for future in as_completed(futures):

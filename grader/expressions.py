@@ -1,17 +1,21 @@
 """Evaluating rubric expressions in the grader's process: givens, answers, reference calls, random draws.
 
 The same expression is evaluated twice for error carried forward: once with ``@answer`` bound to the
-true (reference) answers, once bound to the student's own answers.
+true (reference) answers, once bound to the student's own answers. ``%name`` is a value bound by a
+function check's case (``let``), so that several places of one case share one random draw.
 """
 
 from __future__ import annotations
 
+import copy
 import importlib
+import sys
+from pathlib import Path
 from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from .rubric import Call, FunctionCheck, RandomArray, Rubric, RubricError, answer_refs, check_expressions, walk
+from .rubric import Call, FunctionCheck, Plain, RandomArray, Rubric, RubricError, answer_refs, check_expressions, walk
 
 
 class ExpressionError(Exception):
@@ -22,6 +26,7 @@ def load_reference(rubric: Rubric, rubric_path: str = "<rubric>") -> dict[str, C
     """The rubric's reference functions by name; every name the rubric calls must exist."""
     functions: dict[str, Callable] = {}
     if rubric.reference:
+        _make_importable(rubric.reference, rubric_path)
         try:
             module = importlib.import_module(rubric.reference)
         except Exception as exc:  # noqa: BLE001 - any import failure is a rubric problem
@@ -34,6 +39,20 @@ def load_reference(rubric: Rubric, rubric_path: str = "<rubric>") -> dict[str, C
     return functions
 
 
+def _make_importable(module: str, rubric_path: str) -> None:
+    """References live beside the rubrics (``<project>/reference/``), not in the installed package, so
+    that installing the grader (a student does, for self-checks) never installs the solutions."""
+    top = module.split(".")[0]
+    path = Path(rubric_path)
+    if not path.is_file():
+        return
+    for root in (path.resolve().parent, path.resolve().parent.parent):
+        if (root / top).is_dir() or (root / f"{top}.py").is_file():
+            if str(root) not in sys.path:
+                sys.path.insert(0, str(root))
+            return
+
+
 def called_names(rubric: Rubric) -> set[str]:
     """Every reference function the rubric calls, so that a missing one is caught at load time."""
     names: set[str] = set()
@@ -42,6 +61,11 @@ def called_names(rubric: Rubric) -> set[str]:
         exprs += check_expressions(check)
         if isinstance(check, FunctionCheck):
             names.add(check.reference)
+            names.update(d.call for d in check.distractors)
+            if check.transform is not None:
+                names.add(check.transform.call)
+    for experiment in rubric.experiments.values():
+        exprs += experiment.expressions()
     for expr in exprs:
         names.update(node.call for node in walk(expr) if isinstance(node, Call))
     return names
@@ -56,10 +80,10 @@ class Evaluator:
         self.answer = answer
         self._given: dict[str, Any] = {}
 
-    def __call__(self, expr: Any, rng: np.random.Generator | None = None) -> Any:
+    def __call__(self, expr: Any, rng: np.random.Generator | None = None, bound: Mapping[str, Any] | None = None) -> Any:
         if isinstance(expr, Call):
-            args = [self(arg, rng) for arg in expr.args]
-            kwargs = {key: self(value, rng) for key, value in expr.kwargs.items()}
+            args = [self(arg, rng, bound) for arg in expr.args]
+            kwargs = {key: self(value, rng, bound) for key, value in expr.kwargs.items()}
             try:
                 result = self.functions[expr.call](*args, **kwargs)
             except Exception as exc:  # noqa: BLE001
@@ -67,19 +91,39 @@ class Evaluator:
             return result[expr.pick] if expr.pick is not None else result
         if isinstance(expr, RandomArray):
             return draw(expr, rng)
+        if isinstance(expr, Plain):
+            return copy.deepcopy(expr.plain)
         if isinstance(expr, list):
-            items = [self(item, rng) for item in expr]
+            items = [self(item, rng, bound) for item in expr]
             return np.asarray(items, dtype=float) if _all_numeric(items) else items
         if isinstance(expr, str) and expr[:1] == "$":
             return self.given(expr[1:])
         if isinstance(expr, str) and expr[:1] == "@":
             return self.answer(expr[1:])
+        if isinstance(expr, str) and expr[:1] == "%" and len(expr) > 1:
+            if bound is None or expr[1:] not in bound:
+                raise ExpressionError(f"{expr} is not bound here")
+            return bound[expr[1:]]
         return expr
+
+    def bind(self, let: Mapping[str, Any], rng: np.random.Generator | None = None) -> dict[str, Any]:
+        """A case's ``let`` values, in order (each may use the ones before it)."""
+        bound: dict[str, Any] = {}
+        for name, expr in let.items():
+            bound[name] = self(expr, rng, bound)
+        return bound
 
     def given(self, name: str) -> Any:
         if name not in self._given:
             self._given[name] = self(self.given_exprs[name], np.random.default_rng(0))
-        return self._given[name]
+        return _fresh(self._given[name])
+
+
+def _fresh(value: Any) -> Any:
+    """A copy of a cached given, so that a reference that changes its inputs in place cannot change it."""
+    if isinstance(value, (np.ndarray, dict, list)):
+        return copy.deepcopy(value)
+    return value
 
 
 def draw(spec: RandomArray, rng: np.random.Generator | None) -> Any:

@@ -29,8 +29,12 @@ class CheckResult(BaseModel):
     atol: float | None = None
     max_abs_error: float | None = None
     max_rel_error: float | None = None
+    rel_error: float | None = Field(None, description="cs231n's relative error (gradient checks, public only).")
+    threshold: float | None = Field(None, description="The largest accepted rel_error.")
     follow_through: bool = Field(False, description="Credit given for consistency with earlier answers.")
     mistake: str | None = Field(None, description="A named, detected mistake.")
+    note: str | None = Field(None, description="The accepted convention the student used, where it could be told apart.")
+    metrics: dict[str, Any] | None = Field(None, description="A training check's measured figures (public checks only).")
     seconds: float | None = None
 
 

@@ -1,7 +1,9 @@
 """The student's work as the scorer sees it: named answers and callable functions, whatever the form.
 
 Answers come from answers files first, then from the student's running code (notebook namespace,
-then modules). Functions are always called in the student's sandboxed process.
+then modules). Functions are always called in the student's sandboxed process. Objects (a model, a
+network) stay there too: the grader holds a *handle* and calls methods on it; only plain data comes
+back.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from typing import Any
 
 from .runner.kernel import KernelSession, Outcome
 from .submission import Unreadable
+
+_NO_CODE = Outcome(missing=True)
 
 
 class StudentWork:
@@ -33,7 +37,43 @@ class StudentWork:
             return self.session.get(name)
         return Outcome(missing=True)
 
-    def call(self, name: str, args: list, kwargs: dict, timeout: float | None = None) -> Outcome:
+    @property
+    def has_code(self) -> bool:
+        return self.session is not None
+
+    def call(self, name: str, args: list, kwargs: dict, timeout: float | None = None, keep: bool = False) -> Outcome:
+        """Call the student's function (or class) ``name``; ``keep``: hold the result there, get a handle."""
         if self.session is None:
-            return Outcome(missing=True)
-        return self.session.call(name, args, kwargs, timeout=timeout)
+            return _NO_CODE
+        return self.session.call(name, args, kwargs, timeout=timeout, keep=keep)
+
+    def call_method(self, handle: int, method: str, args: list, kwargs: dict, timeout: float | None = None,
+                    keep: bool = False) -> Outcome:
+        """``object.method(*args, **kwargs)`` on an object held in the student's process."""
+        if self.session is None:
+            return _NO_CODE
+        return self.session.call(method, args, kwargs, timeout=timeout, keep=keep, handle=handle)
+
+    def update(self, handle: int, attr: str, value: Any, timeout: float | None = None) -> Outcome:
+        """``getattr(object, attr).update(value)``: set the weights the grader chooses."""
+        from grader_worker import wire
+
+        return self._op({"op": "update", "handle": handle, "attr": attr, "value": wire.to_wire(value)},
+                        timeout, f"setting {attr}")
+
+    def seed(self, seed: int, threads: int = 1) -> Outcome:
+        """Seed random/numpy/torch in the student's process, deterministic torch kernels, ``threads`` threads."""
+        return self._op({"op": "seed", "seed": int(seed), "threads": int(threads)}, 30, "seeding")
+
+    def import_problems(self) -> list[str]:
+        """Modules that failed to import, as 'file, line N: reason' (from the run log)."""
+        if self.session is None:
+            return []
+        return [f"{event.where}: {event.message.removeprefix('import failed: ')}" for event in self.session.events
+                if event.message.startswith("import failed")]
+
+    def _op(self, request: dict, timeout: float | None, where: str) -> Outcome:
+        # KernelSession exposes get/call; the bridge's other ops go through its request channel.
+        if self.session is None:
+            return _NO_CODE
+        return self.session._request(request, timeout=timeout or self.session.call_timeout, where=where)

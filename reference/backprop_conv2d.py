@@ -52,6 +52,32 @@ def sigmoid_net_grads(x, y, V, W):
     return dV, dW
 
 
+# Known wrong versions, for naming a mistake (rubric distractors). Same signature and shapes.
+
+def sigmoid_net_grads_no_output_derivative(x, y, V, W):
+    """Mistake: delta_o_k = y_hat_k - y_k, the output sigmoid's derivative y_hat (1 - y_hat) left out."""
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    a, y_hat = sigmoid_net_forward(x, V, W)
+    delta_o = y_hat - y
+    delta_h = a * (1.0 - a) * (W[:2] @ delta_o)
+    return np.outer(_augment(x), delta_h), np.outer(_augment(a), delta_o)
+
+
+def sigmoid_net_grads_no_hidden_derivative(x, y, V, W):
+    """Mistake: delta_h_j = sum_k delta_o_k w_jk, the hidden sigmoid's derivative a_j (1 - a_j) left out."""
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    a, y_hat = sigmoid_net_forward(x, V, W)
+    delta_o = (y_hat - y) * y_hat * (1.0 - y_hat)
+    delta_h = W[:2] @ delta_o
+    return np.outer(_augment(x), delta_h), np.outer(_augment(a), delta_o)
+
+
+def sigmoid_net_grads_sign_flipped(x, y, V, W):
+    """Mistake: the error taken as y - y_hat, so both gradients point uphill."""
+    dV, dW = sigmoid_net_grads(x, y, V, W)
+    return -dV, -dW
+
+
 def sigmoid_net_grads_autograd(x, y, V, W):
     """The same gradients by torch.autograd in float64: an independent cross-check."""
     x, y = (torch.as_tensor(np.asarray(v, dtype=np.float64)) for v in (x, y))
@@ -109,6 +135,8 @@ def flip_is_distinguishable(image, kernel):
 
 
 # ---- D3: small CNN against a feed-forward network on digits ------------------------------------
+
+from reference.data import digits_array  # noqa: E402,F401  (the rubric's data: `{call: digits_array, ...}`)
 
 def _fit_digits(make_model, seed, epochs, lr):
     from reference.data import digits

@@ -5,8 +5,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from reference.backprop_conv2d import corr2d  # noqa: F401  (one implementation, shared)
-from reference.data import SEQ_BOS, SEQ_VOCAB, digits, toy_seq2seq
+from reference.backprop_conv2d import conv2d, corr2d  # noqa: F401  (one implementation, shared)
+from reference.data import SEQ_BOS, SEQ_VOCAB, digits, digits_array, toy_seq2seq, toy_seq2seq_array  # noqa: F401
 from reference.models import DigitsCNN, accuracy, build_and_train, deterministic
 
 # ---- C1: output size --------------------------------------------------------------------------
@@ -15,6 +15,16 @@ from reference.models import DigitsCNN, accuracy, build_and_train, deterministic
 def conv_output_size(H, W, M, N, padding=0, stride=1):
     """(H_out, W_out) = floor((in - k + 2p) / s) + 1 per axis; valid stride 1 gives H-M+1, W-N+1."""
     return (H - M + 2 * padding) // stride + 1, (W - N + 2 * padding) // stride + 1
+
+
+def conv_output_size_no_floor(H, W, M, N, padding=0, stride=1):
+    """Mistake: (in - k + 2p) / s + 1 without rounding down (a fraction when the stride does not fit)."""
+    return (H - M + 2 * padding) / stride + 1, (W - N + 2 * padding) / stride + 1
+
+
+def conv_output_size_single_padding(H, W, M, N, padding=0, stride=1):
+    """Mistake: padding added once instead of on both sides."""
+    return (H - M + padding) // stride + 1, (W - N + padding) // stride + 1
 
 
 # ---- C2: convolution as a matrix --------------------------------------------------------------
@@ -41,6 +51,47 @@ def conv_matrix(kernel, H, W):
                 for b in range(N_):
                     mat[p + q * H_out, (p + a) + (q + b) * H] = kernel[a, b]
     return mat
+
+
+def conv_matrix_row_major(kernel, H, W):
+    """Mistake: M built for row-major vec (rows stacked): right for x.ravel(), wrong for vec(x)."""
+    kernel = np.asarray(kernel, dtype=np.float64)
+    M_, N_ = kernel.shape
+    H_out, W_out = conv_output_size(H, W, M_, N_)
+    mat = np.zeros((H_out * W_out, H * W))
+    for p in range(H_out):
+        for q in range(W_out):
+            for a in range(M_):
+                for b in range(N_):
+                    mat[p * W_out + q, (p + a) * W + (q + b)] = kernel[a, b]
+    return mat
+
+
+# A matrix is checked by what it does: M @ vec(x) for random probe images x. The rubric passes the
+# probes (shape (P, H, W)) first, then the student's inputs (kernel, H, W).
+
+def apply_matrix(M, probes):
+    """The transform applied to a student's M: the rows M @ vec(x), one per probe image x."""
+    M = np.asarray(M, dtype=np.float64)
+    probes = np.asarray(probes, dtype=np.float64)
+    if M.ndim != 2 or M.shape[1] != probes[0].size:
+        raise ValueError(f"M has shape {M.shape}; it must have one column per pixel ({probes[0].size})")
+    return np.stack([M @ vec(x) for x in probes])
+
+
+def corr2d_probes(probes, kernel, H, W):
+    """What a right M does to each probe: vec(corr2d(x, kernel))."""
+    return np.stack([vec(corr2d(x, kernel)) for x in np.asarray(probes, dtype=np.float64)])
+
+
+def corr2d_probes_row_major(probes, kernel, H, W):
+    """What the row-major mistake's matrix does to vec(x)."""
+    return apply_matrix(conv_matrix_row_major(kernel, H, W), probes)
+
+
+def corr2d_probes_flipped(probes, kernel, H, W):
+    """What a matrix of the flipped kernel (true convolution) does to vec(x)."""
+    return np.stack([vec(conv2d(x, kernel)) for x in np.asarray(probes, dtype=np.float64)])
 
 
 # ---- C3: parameter counts ---------------------------------------------------------------------
@@ -123,6 +174,18 @@ def self_attention_identity(x):
     return softmax_rows(xc @ xc.T / np.sqrt(1.0)) @ xc
 
 
+def self_attention_identity_row_major(x):
+    """Mistake: x' = x.ravel() (rows stacked) instead of vec(x) (columns stacked)."""
+    xc = np.asarray(x, dtype=np.float64).reshape(-1, 1)
+    return softmax_rows(xc @ xc.T) @ xc
+
+
+def self_attention_identity_softmax_columns(x):
+    """Mistake: the softmax normalises each column of the score matrix instead of each row."""
+    xc = vec(np.asarray(x, dtype=np.float64)).reshape(-1, 1)
+    return softmax_rows((xc @ xc.T).T).T @ xc
+
+
 # ---- C5: learning-rate sweep for a digits CNN -------------------------------------------------
 
 
@@ -181,6 +244,14 @@ class Seq2Seq(nn.Module):
                 tok = logits.argmax(dim=-1)
                 outs.append(tok)
             return torch.cat(outs, dim=1)
+
+
+def seq2seq_array(name, seq_len=10):
+    """The rubric's data for C6: "src"/"tgt" of the training set (3000 sentences, as train_seq2seq
+    uses) or "test_src"/"test_tgt" of seq2seq_test_set."""
+    if name.startswith("test_"):
+        return dict(zip(("test_src", "test_tgt"), seq2seq_test_set(seq_len)))[name]
+    return toy_seq2seq_array(name, 3000, seq_len, seed=1000)
 
 
 def seq2seq_test_set(seq_len=10, n=1000):

@@ -2,11 +2,15 @@
 
 The layer is a valid, stride-1 cross-correlation with a scalar bias,
 ``y_i = sum_j w_j x_{i+j} + b``, trained with ``L = 1/2 ||y - y_hat||^2`` and plain SGD.
+The equivariance experiment's data comes from reference.data (its reference run is
+reference.models.equivariance_experiment).
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from reference.data import digits_array, shifted_digits_array  # noqa: F401  (the equivariance experiment's data)
 
 
 def conv1d_forward(x, w, b):

@@ -141,3 +141,29 @@ def toy_seq2seq(n, seq_len=12, seed=0, table_seed=0):
     src = rng.integers(0, SEQ_VOCAB, size=(n, seq_len))
     tgt = seq2seq_translation_table(table_seed)[src]
     return src.astype(np.int64), tgt.astype(np.int64)
+
+
+# ---- arrays by name, for rubrics ------------------------------------------------------------
+# A rubric's `given` names the data it sends to a student's training code or model, e.g.
+# `X_train: {call: digits_array, args: [X_train]}`. Cached, and copied on the way out.
+
+_DIGITS_CACHE = {}
+
+
+def digits_array(name, seed=0):
+    """One array of digits(seed) by name: X_train, y_train, X_val, y_val, X_test or y_test."""
+    if seed not in _DIGITS_CACHE:
+        _DIGITS_CACHE[seed] = digits(seed)
+    return getattr(_DIGITS_CACHE[seed], name).copy()
+
+
+def shifted_digits_array(name, seed=0, max_shift=1, split="val"):
+    """"X" or "y" of shifted_digits(seed, max_shift, split): the equivariance experiment's shifted set."""
+    X, y = shifted_digits(seed=seed, max_shift=max_shift, split=split)
+    return {"X": X, "y": y}[name]
+
+
+def toy_seq2seq_array(name, n, seq_len=10, seed=0):
+    """"src" or "tgt" of toy_seq2seq(n, seq_len, seed)."""
+    src, tgt = toy_seq2seq(n, seq_len, seed=seed)
+    return {"src": src, "tgt": tgt}[name]

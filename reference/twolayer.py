@@ -5,6 +5,7 @@ the very same arrays to a student's TwoLayerNet and to these functions.
 """
 import numpy as np
 
+from reference.data import digits_array  # noqa: F401  (the rubric's data: `{call: digits_array, ...}`)
 from reference.models import MultiLayerPerceptron, accuracy, train_torch_model  # noqa: F401  (B4)
 
 
@@ -145,3 +146,91 @@ def train_digits(seed=0, hidden_size=64, learning_rate=1.0, learning_rate_decay=
     val_acc = float(np.mean(predict(d.X_val, params) == d.y_val))
     test_acc = float(np.mean(predict(d.X_test, params) == d.y_test))
     return params, stats, val_acc, test_acc
+
+
+# ---- for the rubric: the toy problem by part, and the net as a function of its params ----------
+
+
+def toy(part):
+    """"X", "y" or "params" of the notebook's toy problem (data.toy_twolayer_problem)."""
+    from reference.data import toy_twolayer_problem
+    X, y, params = toy_twolayer_problem()
+    return {"X": X, "y": y, "params": params}[part]
+
+
+def random_params(input_size, hidden_size, output_size, seed, std=0.5):
+    """Random weights and biases (biases too, so that a forgotten bias shows) for hidden cases."""
+    rng = np.random.default_rng(int(seed))
+    return {"W1": std * rng.standard_normal((input_size, hidden_size)),
+            "b1": std * rng.standard_normal(hidden_size),
+            "W2": std * rng.standard_normal((hidden_size, output_size)),
+            "b2": std * rng.standard_normal(output_size)}
+
+
+NET_VARIANTS = ("full", "half", "no_reg", "no_reg_grad", "no_relu_grad", "grads_not_averaged")
+
+
+def net_loss(params, X, y=None, reg=0.0, variant="full"):
+    """TwoLayerNet.loss as a function of the params: the scores when y is None, else (loss, grads).
+
+    ``variant`` names a convention or a known mistake, for recognising it in a hand-in:
+    "full" reg * sum(W^2) (the sheet's); "half" 0.5 * reg * sum(W^2) (accepted);
+    "no_reg" regularisation left out of loss and gradients; "no_reg_grad" in the loss but not in the
+    gradients; "no_relu_grad" the ReLU's mask forgotten in the backward pass; "grads_not_averaged"
+    the data gradients summed over the batch instead of averaged.
+    """
+    if variant not in NET_VARIANTS:
+        raise ValueError(f"variant must be one of {NET_VARIANTS}, not {variant!r}")
+    params = {k: np.asarray(v, dtype=np.float64) for k, v in params.items()}
+    X = np.asarray(X, dtype=np.float64)
+    if y is None:
+        return scores(X, params)
+    y = np.asarray(y).astype(int)
+    if variant in ("full", "half"):
+        return loss_and_grads(X, y, params, reg, reg_convention=variant)
+    loss, grads = loss_and_grads(X, y, params, 0.0 if variant == "no_reg" else reg)
+    if variant == "no_reg_grad":
+        grads["W1"] = grads["W1"] - 2 * reg * params["W1"]
+        grads["W2"] = grads["W2"] - 2 * reg * params["W2"]
+    elif variant == "no_relu_grad":
+        N = X.shape[0]
+        z1 = X @ params["W1"] + params["b1"]
+        z2 = np.maximum(0.0, z1) @ params["W2"] + params["b2"]
+        probs = np.exp(z2 - z2.max(axis=1, keepdims=True))
+        probs /= probs.sum(axis=1, keepdims=True)
+        probs[np.arange(N), y] -= 1.0
+        dz1 = (probs / N) @ params["W2"].T                 # no (z1 > 0) mask
+        grads["W1"] = X.T @ dz1 + 2 * reg * params["W1"]
+        grads["b1"] = dz1.sum(axis=0)
+    elif variant == "grads_not_averaged":
+        N = X.shape[0]
+        for name in ("W1", "W2"):
+            grads[name] = (grads[name] - 2 * reg * params[name]) * N + 2 * reg * params[name]
+        for name in ("b1", "b2"):
+            grads[name] = grads[name] * N
+    return loss, grads
+
+
+def net_predict(params, X):
+    """TwoLayerNet.predict as a function of the params."""
+    return predict(np.asarray(X, dtype=np.float64), {k: np.asarray(v, dtype=np.float64) for k, v in params.items()})
+
+
+def mlp_structure(input_size, hidden_layers, num_classes):
+    """What B4's MultiLayerPerceptron(input_size, hidden_layers, num_classes) holds: (number of
+    parameters, layer widths [input, hidden..., classes]) from the reference model itself."""
+    model = MultiLayerPerceptron(int(input_size), [int(h) for h in hidden_layers], int(num_classes))
+    return state_dict_structure({k: v.detach().numpy() for k, v in model.state_dict().items()})
+
+
+def state_dict_structure(state_dict):
+    """The transform applied to a student's model.state_dict(): (number of parameters, layer widths).
+
+    Widths come from the 2-D weight matrices in order (out x in, as nn.Linear stores them).
+    """
+    arrays = [np.asarray(v) for v in state_dict.values()]
+    weights = [a for a in arrays if a.ndim == 2]
+    if not weights:
+        raise ValueError("the state_dict holds no weight matrices")
+    widths = [weights[0].shape[1]] + [w.shape[0] for w in weights]
+    return int(sum(a.size for a in arrays)), np.asarray(widths)

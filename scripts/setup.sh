@@ -12,6 +12,17 @@ if ! command -v bwrap >/dev/null 2>&1; then
   fi
 fi
 
+# Headless chromium renders the HTML reports in the tests (tests/test_html.py skips its browser part without it).
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1 \
+      || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1)) \
+      || echo "WARNING: could not install chromium; the browser checks of the HTML reports will be skipped" >&2
+  else
+    echo "NOTE: chromium is not installed; the browser checks of the HTML reports will be skipped" >&2
+  fi
+fi
+
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null 2>&1 || true
 # The CPU build first, so that the project's 'torch>=2.1' is already satisfied (no CUDA download).

@@ -46,7 +46,7 @@ def test_grade_writes_gradebook_and_reports_and_leaks_no_hidden_value(tmp_path, 
     scores = {row["submission"]: float(row["total"]) for row in rows}
     assert scores["all_right"] == 16 and scores["forgot_bias"] == 11 and scores["malformed_value"] == 8
     report = json.loads((out / "forgot_bias" / "report.json").read_text())
-    assert report["score"] == 11 and report["max_score"] == 16
+    assert report["score"] == 11 and report["max_score"] == conv1d.rubric.max_points
     feedback = (out / "forgot_bias" / "feedback.md").read_text()
     assert "consistent with your earlier answer" in feedback
     student_facing = [p.read_text() for p in out.rglob("*") if p.is_file()] + [result.output]
@@ -65,11 +65,11 @@ def test_public_expected_values_are_shown_where_wrong(tmp_path, root):
 def test_check_exit_codes(tmp_path, root):
     rubric = str(root / "rubrics/conv1d.yaml")
     runner = CliRunner()
-    ok = runner.invoke(main, ["check", rubric, str(root / "submissions/conv1d/all_right_files")])
+    ok = runner.invoke(main, ["check", rubric, str(root / "submissions/conv1d/complete")])
     assert ok.exit_code == 0, ok.output
     assert "hidden" not in ok.output  # a self-check runs public checks only
     wrong = runner.invoke(main, ["check", rubric, str(root / "submissions/conv1d/forgot_bias")])
-    assert wrong.exit_code == 1 and "forgot_bias: 9 / 12" in wrong.output
+    assert wrong.exit_code == 1 and "forgot_bias: 9 / 19" in wrong.output  # 12 + the experiment's 4 + 3 manual
     as_json = json.loads(runner.invoke(main, ["check", rubric, str(root / "submissions/conv1d/forgot_bias"), "--json"]).output)
     y_hat = as_json["questions"][0]["checks"][0]
     assert y_hat["expected"] == [14.0, 20.0] and y_hat["status"] == "failed"
@@ -83,7 +83,7 @@ def test_check_exit_codes(tmp_path, root):
 def test_validate_passes_for_conv1d(root):
     result = CliRunner().invoke(main, ["validate", str(root / "rubrics/conv1d.yaml"), "--jobs", "2"])
     assert result.exit_code == 0, result.output
-    assert "8/8 examples as the manifest says" in result.output
+    assert "11/11 examples as the manifest says" in result.output
 
 
 def test_validate_fails_when_an_example_scores_differently(tmp_path, root):

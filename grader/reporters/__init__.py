@@ -12,17 +12,22 @@ from typing import Callable
 from ..report import Report
 from ..rubric import Rubric
 from .gradebook import write_gradebook
+from .html import render_html, write_html
 from .json_report import write_json
 from .markdown import render_markdown, write_markdown
+from .overview import render_overview, write_overview
 
 SUBMISSION_FORMATS: dict[str, tuple[str, Callable[[Report, Path], Path]]] = {
     "json": ("report.json", write_json),
     "md": ("feedback.md", write_markdown),
+    "html": ("feedback.html", write_html),
+    "gradescope": ("results.json", __import__(f"{__name__}.gradescope", fromlist=["write_results"]).write_results),
 }
 CLASS_FORMATS: dict[str, tuple[str, Callable[[list[Report], Rubric, Path], Path]]] = {
     "gradebook": ("gradebook.csv", write_gradebook),
+    "overview": ("overview.html", write_overview),
 }
-DEFAULT_FORMATS = ("json", "md", "gradebook")
+DEFAULT_FORMATS = ("json", "md", "html", "gradebook", "overview")
 
 
 def write_submission(report: Report, folder: Path, formats: tuple[str, ...] = DEFAULT_FORMATS) -> list[Path]:
@@ -36,5 +41,5 @@ def write_class(reports: list[Report], rubric: Rubric, folder: Path, formats: tu
     return [writer(reports, rubric, folder / name) for key, (name, writer) in CLASS_FORMATS.items() if key in formats]
 
 
-__all__ = ["CLASS_FORMATS", "DEFAULT_FORMATS", "SUBMISSION_FORMATS", "render_markdown", "write_class",
-           "write_gradebook", "write_json", "write_markdown", "write_submission"]
+__all__ = ["CLASS_FORMATS", "DEFAULT_FORMATS", "SUBMISSION_FORMATS", "render_html", "render_markdown", "render_overview",
+           "write_class", "write_gradebook", "write_html", "write_json", "write_markdown", "write_overview", "write_submission"]

@@ -2,29 +2,46 @@
 
 A submission that could not be graded has empty score cells (never a zero) and is listed with its
 reason in the batch summary and its report.
+
+With a late policy (``grader grade --late-policy ... --timestamps ...``) three columns follow the
+questions: ``raw`` (the total before the penalty, equal to ``total``), ``penalty`` (points off) and
+``final`` (raw - penalty). The first columns keep their meaning, so ``total`` stays the raw total.
 """
 
 from __future__ import annotations
 
 import csv
 from pathlib import Path
+from typing import TYPE_CHECKING, Mapping
 
 from ..report import Report
 from ..rubric import Rubric
 
+if TYPE_CHECKING:
+    from ..late import LateResult
 
-def write_gradebook(reports: list[Report], rubric: Rubric, path: Path) -> Path:
+LATE_COLUMNS = ("raw", "penalty", "final")
+
+
+def write_gradebook(reports: list[Report], rubric: Rubric, path: Path,
+                    late: Mapping[str, LateResult] | None = None) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     ids = [q.id for q in rubric.questions]
+    extra = list(LATE_COLUMNS) if late is not None else []
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["submission", "total", "max_total", *ids])
+        writer.writerow(["submission", "total", "max_total", *ids, *extra])
         for report in reports:
             if report.status != "graded":
-                writer.writerow([report.submission, "", _num(report.max_score), *["" for _ in ids]])
+                writer.writerow([report.submission, "", _num(report.max_score), *["" for _ in ids], *["" for _ in extra]])
                 continue
             scores = {q.id: q.score for q in report.questions}
-            writer.writerow([report.submission, _num(report.score), _num(report.max_score), *[_num(scores.get(i, 0.0)) for i in ids]])
+            row = [report.submission, _num(report.score), _num(report.max_score), *[_num(scores.get(i, 0.0)) for i in ids]]
+            if late is not None:
+                result = late.get(report.submission)
+                row += ([_num(result.raw), _num(result.penalty), _num(result.final)] if result is not None
+                        else [_num(report.score), "0", _num(report.score)])
+            writer.writerow(row)
     return path
 
 

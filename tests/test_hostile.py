@@ -1,0 +1,474 @@
+"""Hostile submissions: code that loops, forks, eats memory, floods output, exits, crashes, snoops, lies.
+
+Every example in submissions/hostile/ must get the score its manifest gives (the score for what the
+submission really did), with a clear message, without hanging or crashing the grader. Secrets that
+the test plants outside a submission (a file, another student's work, the rubric, the reference) must
+never be readable from inside, and no network connection may succeed. Gradings run against a copy of
+the conv1d rubric with small time limits (tests/hostile_helpers.py), each with a deadline, so that a
+grader that hangs fails the test instead of blocking the run.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import select
+import shutil
+import socket
+import threading
+import uuid
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from grader.api import grade_many, list_submissions
+from grader.cli import main
+from grader.manifest import load_manifest
+
+from .hostile_helpers import (ANSWERS_YAML, FAST, FUNCTIONS, HOSTILE, ROOT, checks_of, describe, fast_assignment,
+                              grade_within, notebook, question_scores, rubric_text, write)
+
+MANIFEST = load_manifest(HOSTILE / "manifest.yaml")
+EXAMPLES = {example.path.rstrip("/"): example for example in MANIFEST.examples}
+TIME_WORDS = re.compile(r"time|within|timed? ?out", re.I)
+
+
+# --- the manifest itself ----------------------------------------------------------------------------------
+
+
+def test_manifest_lists_every_hostile_example_with_a_reasoned_score() -> None:
+    assert MANIFEST.rubric == "conv1d"
+    on_disk = {p.name for p in list_submissions(HOSTILE)}
+    assert on_disk == set(EXAMPLES), f"not in the manifest: {on_disk - set(EXAMPLES)}; missing: {set(EXAMPLES) - on_disk}"
+    assignment = fast_assignment()
+    question_points = {q.id: q.max_points for q in assignment.rubric.questions}
+    for name, example in EXAMPLES.items():
+        assert example.score is not None and 0 <= example.score <= assignment.rubric.max_points, name
+        assert len(example.description) > 60, f"{name}: say why this is the right score"
+        for qid, points in example.questions.items():
+            assert qid in question_points and 0 <= points <= question_points[qid], f"{name}: {qid}: {points}"
+        assert sum(example.questions.values()) <= example.score + 1e-9, f"{name}: questions add up to more than the score"
+        if len(example.questions) == len(question_points):
+            assert abs(sum(example.questions.values()) - example.score) < 1e-9, f"{name}: questions do not add up to the score"
+
+
+# --- every example: its score, and what the report says ----------------------------------------------------
+
+
+def _events(report, kinds=None, where=None, pattern=None) -> list:
+    found = []
+    for event in report.events:
+        if kinds and event.kind not in kinds:
+            continue
+        if where and not re.search(where, event.where, re.I):
+            continue
+        if pattern and not re.search(pattern, event.message, re.I):
+            continue
+        found.append(event)
+    return found
+
+
+def _message(report, question_id: str, index: int = 0) -> str:
+    return checks_of(report, question_id)[index].message
+
+
+def _timed_out_at(where: str):
+    def check(report):
+        hits = [e for e in report.events if re.search(where, e.where, re.I) and (e.kind == "timeout" or TIME_WORDS.search(e.message))]
+        assert hits, f"no event says that {where} ran out of time"
+        assert not any("KeyboardInterrupt" in e.message for e in hits), "a time limit reported as a bare KeyboardInterrupt"
+    return check
+
+
+def _function_timed_out(report):
+    public, hidden = checks_of(report, "conv1d_backward")
+    for check in (public, hidden):
+        assert TIME_WORDS.search(check.message), f"{check.id}: the message does not say the time limit stopped it: {check.message!r}"
+        assert "KeyboardInterrupt" not in check.message, f"{check.id}: a time limit reported as a KeyboardInterrupt"
+
+
+def _kernel_died_in_backward(report):
+    assert _events(report, kinds={"crash"}, where="conv1d_backward"), "no crash event while calling conv1d_backward"
+    assert re.search(r"died|crash|killed|signal", _message(report, "conv1d_backward"), re.I)
+
+
+def _answer_refused(question_id: str, pattern: str):
+    def check(report):
+        message = _message(report, question_id)
+        assert re.search(pattern, message, re.I), f"{question_id}: {message!r} does not match {pattern!r}"
+    return check
+
+
+def _all(*checks):
+    def check(report):
+        for one in checks:
+            one(report)
+    return check
+
+
+EXTRA_CHECKS = {
+    "loop_in_cell.ipynb": _timed_out_at(r"cell 3"),
+    "loop_ignoring_interrupt": _all(
+        _timed_out_at(r"cell 1"),
+        lambda r: _events(r, where=r"cell 2", pattern=r"not run|died|killed|kernel") or pytest.fail("cell 2: no event says it was not run")),
+    "loop_at_import": _timed_out_at(r"import|conv1d\.py"),
+    "loop_in_backward": _function_timed_out,
+    "uninterruptible_backward": _all(
+        _function_timed_out,
+        lambda r: _events(r, kinds={"timeout", "crash"}, where="conv1d_backward") or pytest.fail("no event says the kernel was stopped")),
+    "fork_bomb.ipynb": lambda r: _events(r, where=r"cell 2") or pytest.fail("the fork bomb's cell left no event"),
+    "memory_bomb.ipynb": lambda r: _events(r, where=r"cell 2", pattern=r"memory|time|within") or pytest.fail("no event about the memory bomb"),
+    "output_flood.ipynb": lambda r: _events(r, kinds={"limit"}, pattern=r"output") or pytest.fail("no event says output was dropped"),
+    "os_exit_in_cell": _all(
+        lambda r: _events(r, kinds={"crash"}, where=r"cell 1") or pytest.fail("no crash event for cell 1"),
+        lambda r: _events(r, where=r"cell 2", pattern=r"not run") or pytest.fail("no event says cell 2 was not run")),
+    "sys_exit_in_cell.ipynb": lambda r: _events(r, where=r"cell 2", pattern=r"SystemExit") or pytest.fail("no SystemExit event for cell 2"),
+    "os_exit_at_import": lambda r: _events(r, kinds={"crash"}) or pytest.fail("no crash event for the import"),
+    "sys_exit_at_import": lambda r: _events(r, pattern=r"SystemExit") or pytest.fail("no event names the SystemExit at import"),
+    "os_exit_in_backward": _kernel_died_in_backward,
+    "segfault_in_backward": _kernel_died_in_backward,
+    "sys_exit_in_backward": _answer_refused("conv1d_backward", r"SystemExit"),
+    "lying_objects.ipynb": _answer_refused("y_hat", r"Liar|plain data|cannot be sent"),
+    "monkeypatch.ipynb": lambda r: not _events(r, kinds={"crash", "timeout"}) or pytest.fail("the kernel should have survived"),
+    "weird_values.ipynb": _all(_answer_refused("y_hat", r"str"), _answer_refused("loss", r"nan|infinit"),
+                               _answer_refused("dL_dw", r"shape"), _answer_refused("loss_new", r"complex|cannot be sent")),
+    "not_json": lambda r: _events(r, where=r"work\.ipynb", pattern=r"not a readable notebook|JSON") or pytest.fail("no event says the notebook is unreadable"),
+    "garbage_answers.yaml": _all(_answer_refused("loss", r"nan|infinit"), _answer_refused("dL_dw", r"shape"),
+                                 _answer_refused("y_hat", r"str")),
+    "yaml_bomb.yaml": lambda r: _message(r, "y_hat") or pytest.fail("y_hat refused without a message"),
+    "deep_nesting.json": lambda r: (_events(r, pattern=r"dL_dw") or "dL_dw" in _message(r, "dL_dw")) or pytest.fail("nothing names the unreadable dL_dw"),
+}
+SLOW = {"loop_in_cell.ipynb", "loop_ignoring_interrupt", "loop_at_import", "loop_in_backward", "uninterruptible_backward",
+        "fork_bomb.ipynb", "memory_bomb.ipynb", "output_flood.ipynb"}
+
+
+@pytest.mark.parametrize("name", sorted(EXAMPLES))
+def test_hostile_example(name: str) -> None:
+    example = EXAMPLES[name]
+    report, elapsed = grade_within(HOSTILE / name, fast_assignment(), deadline=60 if name in SLOW else 30)
+    shown = describe(report)
+    assert report.status == "graded", shown
+    assert abs(report.score - example.score) < 1e-6, f"expected {example.score:g}, got {report.score:g}\n{shown}"
+    scores = question_scores(report)
+    for qid, points in example.questions.items():
+        assert abs(scores[qid] - points) < 1e-6, f"{qid}: expected {points:g}, got {scores[qid]:g}\n{shown}"
+    size = len(report.model_dump_json())
+    assert size < 1_000_000, f"the report is {size} bytes: student data or output was copied into it"
+    assert all(len(e.message) <= 2000 for e in report.events), shown
+    if name in EXTRA_CHECKS:
+        try:
+            EXTRA_CHECKS[name](report)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n{shown}") from None
+    if name not in SLOW:
+        assert elapsed < 20, f"{name} took {elapsed:.1f} s\n{shown}"
+
+
+# --- secrets outside the submission ------------------------------------------------------------------------
+
+PROBE = r'''
+import importlib, json, os, sys
+PATHS = json.loads({paths!r})
+TOKEN = {token!r}[::-1]  # reversed, so that this notebook does not contain the secret itself
+
+
+def readable(path):
+    try:
+        with open(path, "rb") as handle:
+            handle.read(1)
+        return 1
+    except OSError:
+        return 0
+
+
+flags = [readable(path) for path in PATHS]
+hits = []
+skip = (sys.prefix, sys.base_prefix, "/usr", "/proc", "/sys", "/dev", "/lib", "/bin", "/sbin")
+for top in ["/"]:
+    for folder, dirs, files in os.walk(top):
+        dirs[:] = [d for d in dirs if not os.path.join(folder, d).startswith(skip)]
+        for name in files:
+            path = os.path.join(folder, name)
+            try:
+                with open(path, "rb") as handle:
+                    if TOKEN.encode() in handle.read(1 << 22):
+                        hits.append(path)
+            except OSError:
+                pass
+imports = 0
+for module in ["reference.conv1d", "grader.scoring"]:
+    try:
+        importlib.import_module(module)
+        imports += 1
+    except Exception:
+        pass
+print(hits)
+loss_new = [7, 7, *flags, len(hits), imports]
+'''
+
+
+def _probe_result(report, count: int) -> list:
+    check = checks_of(report, "loss_new")[0]
+    got = check.got
+    assert isinstance(got, list) and got[:2] == [7, 7] and len(got) == count + 2, \
+        f"the probe's answer did not come back (did the probe run?): {got!r}\n{describe(report)}"
+    return got[2:]
+
+
+def _plant_class(tmp_path: Path, token: str) -> dict[str, Path]:
+    """A grader-side secret, and a class folder with two other students who hold the token."""
+    secret = write(tmp_path / "grader-only" / "secret.txt", f"grader secret {token}\n")
+    classroom = tmp_path / "class"
+    alice = write(classroom / "alice" / "answers.yaml", f"# {token}\n" + ANSWERS_YAML)
+    bob = write(classroom / "bob.ipynb", notebook(f"# {token}\n" + FUNCTIONS))
+    return {"secret": secret, "class": classroom, "alice": alice, "bob": bob}
+
+
+def test_nothing_outside_the_submission_is_readable(tmp_path: Path) -> None:
+    token = f"SECRET-{uuid.uuid4().hex}"
+    planted = _plant_class(tmp_path, token)
+    paths = [str(planted["secret"]), str(planted["alice"]), str(planted["bob"]),
+             "/submission/alice/answers.yaml", "/submission/bob.ipynb", "/submission/../alice/answers.yaml",
+             str(ROOT / "rubrics" / "conv1d.yaml"), str(ROOT / "reference" / "conv1d.py"), str(ROOT / "grader" / "api.py"),
+             str(ROOT / "submissions" / "conv1d" / "all_right_files" / "answers.yaml"), "/etc/shadow"]
+    source = PROBE.format(paths=json.dumps(paths), token=token[::-1])
+    # the same probe as a notebook among the class's files, and as a folder of its own
+    as_file = write(planted["class"] / "mallory.ipynb", notebook(source))
+    as_folder = write(planted["class"] / "mallory_dir" / "work.ipynb", notebook(source))
+    problems = []
+    for submission in (as_file, as_folder.parent):
+        report, _ = grade_within(submission, fast_assignment(), deadline=45)
+        flags = _probe_result(report, len(paths) + 2)
+        leaked = [path for path, flag in zip(paths, flags) if flag]
+        if leaked:
+            problems.append(f"{submission.name}: read {leaked}")
+        if flags[-2]:
+            problems.append(f"{submission.name}: found {flags[-2]} file(s) holding the planted secret (see its output)")
+        if flags[-1]:
+            problems.append(f"{submission.name}: imported the reference or the grader")
+        if token in report.model_dump_json():
+            problems.append(f"{submission.name}: the secret is in the report")
+    assert not problems, "\n".join(problems)
+
+
+def test_symlinks_in_a_submission_reach_nothing(tmp_path: Path) -> None:
+    token = f"SECRET-{uuid.uuid4().hex}"
+    planted = _plant_class(tmp_path, token)
+    victim = write(tmp_path / "victim" / "answers.yaml", f"# {token}\n" + ANSWERS_YAML.replace("loss_new: 61.064\n", ""))
+    sneaky = tmp_path / "class" / "sneaky"
+    sneaky.mkdir()
+    (sneaky / "answers.yaml").symlink_to(victim)                    # another student's answers as mine
+    (sneaky / "notes.txt").symlink_to(planted["secret"])            # a grader-side file
+    (sneaky / "grader-only").symlink_to(planted["secret"].parent)   # a grader-side folder
+    (sneaky / "refdir").symlink_to(ROOT / "reference")              # the reference
+    paths = ["/home/student/notes.txt", "/home/student/grader-only/secret.txt", "/home/student/refdir/conv1d.py",
+             "/submission/notes.txt", "/submission/grader-only/secret.txt", "/submission/refdir/conv1d.py"]
+    write(sneaky / "work.ipynb", notebook(PROBE.format(paths=json.dumps(paths), token=token[::-1])))
+    report, _ = grade_within(sneaky, fast_assignment(), deadline=45)
+    flags = _probe_result(report, len(paths) + 2)
+    problems = [f"read {path}" for path, flag in zip(paths, flags) if flag]
+    if flags[-2]:
+        problems.append(f"found {flags[-2]} file(s) holding the planted secret")
+    if flags[-1]:
+        problems.append("imported the reference or the grader")
+    stolen = {q: s for q, s in question_scores(report).items() if s > 0 and q not in ("conv1d_forward", "conv1d_backward")}
+    if stolen:
+        problems.append(f"the symlinked answers.yaml (another student's) was graded as this student's: {stolen}")
+    if token in report.model_dump_json():
+        problems.append("the secret is in the report")
+    assert not problems, "\n".join(problems) + "\n" + describe(report)
+
+
+# --- no network -------------------------------------------------------------------------------------------
+
+NETWORK_PROBE = r'''
+import json, socket
+T = json.loads({targets!r})
+flags = []
+for host, port in T["tcp"]:
+    try:
+        socket.create_connection((host, port), timeout=1).close()
+        flags.append(1)
+    except OSError:
+        flags.append(0)
+for host, port in T["udp"]:
+    try:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.sendto(b"hostile", (host, port))
+        sock.close()
+    except OSError:
+        pass
+for address in ["\0" + T["abstract"], T["unix"]]:
+    try:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(1)
+        sock.connect(address)
+        sock.close()
+        flags.append(1)
+    except OSError:
+        flags.append(0)
+try:
+    socket.getaddrinfo("example.com", 80)
+    flags.append(1)
+except OSError:
+    flags.append(0)
+loss_new = [7, 7, *flags]
+'''
+
+
+def _host_addresses() -> list[str]:
+    addresses = set()
+    try:
+        probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        probe.connect(("192.0.2.1", 9))  # no packet is sent; this only picks the outgoing interface
+        addresses.add(probe.getsockname()[0])
+        probe.close()
+    except OSError:
+        pass
+    try:
+        addresses.update(info[4][0] for info in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET))
+    except OSError:
+        pass
+    return sorted(a for a in addresses if not a.startswith("127."))
+
+
+def test_no_network_connection_succeeds(tmp_path: Path) -> None:
+    listeners = []
+    local = socket.create_server(("127.0.0.1", 0))
+    anywhere = socket.create_server(("0.0.0.0", 0))
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.bind(("0.0.0.0", 0))
+    abstract_name = f"dl-grader-hostile-{uuid.uuid4().hex}"
+    abstract = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    abstract.bind("\0" + abstract_name)
+    abstract.listen()
+    unix_path = str(tmp_path / "grader.sock")
+    unix = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    unix.bind(unix_path)
+    unix.listen()
+    listeners = [local, anywhere, udp, abstract, unix]
+    try:
+        hosts = _host_addresses()
+        tcp = [["127.0.0.1", local.getsockname()[1]], ["127.0.0.1", anywhere.getsockname()[1]]]
+        tcp += [[host, anywhere.getsockname()[1]] for host in hosts]
+        udp_targets = [["127.0.0.1", udp.getsockname()[1]]] + [[host, udp.getsockname()[1]] for host in hosts]
+        targets = {"tcp": tcp, "udp": udp_targets, "abstract": abstract_name, "unix": unix_path}
+        submission = write(tmp_path / "netcat" / "work.ipynb", notebook(NETWORK_PROBE.format(targets=json.dumps(targets))))
+        report, _ = grade_within(submission.parent, fast_assignment(), deadline=45)
+        flags = _probe_result(report, len(tcp) + 3)
+        names = [f"tcp {h}:{p}" for h, p in tcp] + ["abstract unix socket", "unix socket file", "DNS lookup"]
+        reached = [name for name, flag in zip(names, flags) if flag]
+        readable, _, _ = select.select(listeners, [], [], 0.5)
+        arrived = [type(s).__name__ + str(s.getsockname()) for s in readable]
+        assert not reached and not arrived, f"reached from the sandbox: {reached}; connections/datagrams that arrived: {arrived}"
+    finally:
+        for sock in listeners:
+            sock.close()
+
+
+# --- huge notebooks ------------------------------------------------------------------------------------------
+
+ANSWER_CELL = ("import numpy as np\ny_hat = np.array([14, 20]); loss = 200.0; dL_dy_hat = np.array([12, 16])\n"
+               "dL_dw = np.array([44, 72, 100]); dL_db = 28; w_new = np.array([1.56, 0.28, 2.0]); b_new = 0.72\n"
+               "y_hat_new = [8.84, 12.68]; loss_new = 61.064\n")
+
+
+def test_notebook_over_the_size_cap_is_refused_quickly(tmp_path: Path) -> None:
+    nb = json.loads(notebook(ANSWER_CELL, FUNCTIONS))
+    nb["cells"].insert(0, {"cell_type": "markdown", "id": "big", "metadata": {}, "source": ["x" * 1000 + "\n"] * 36_000})
+    path = tmp_path / "huge.ipynb"
+    path.write_text(json.dumps(nb))
+    assert path.stat().st_size > 33 * 2**20
+    report, elapsed = grade_within(path, fast_assignment(), deadline=45)
+    assert report.status == "graded" and report.score == 0, describe(report)
+    assert _events(report, pattern=r"larger|too large|MiB|size"), f"no event says the notebook is too large\n{describe(report)}"
+    assert elapsed < 30, f"refusing a huge notebook took {elapsed:.1f} s"
+
+
+def test_large_notebook_under_the_cap_is_graded(tmp_path: Path) -> None:
+    nb = json.loads(notebook(*(["x = 1"] * 300), ANSWER_CELL, FUNCTIONS))
+    nb["cells"][0]["outputs"] = [{"output_type": "stream", "name": "stdout", "text": ["y" * 1000 + "\n"] * 21_000}]
+    path = tmp_path / "large.ipynb"
+    path.write_text(json.dumps(nb))
+    assert path.stat().st_size > 19 * 2**20
+    report, elapsed = grade_within(path, fast_assignment(), deadline=60)
+    assert report.status == "graded" and report.score == 16, describe(report)
+    assert elapsed < 40, f"a 20 MB notebook with 300 cells took {elapsed:.1f} s"
+
+
+# --- the rubric's own limits -----------------------------------------------------------------------------------
+
+
+def test_rubric_memory_and_output_limits_are_applied(tmp_path: Path) -> None:
+    """memory_mb: 1536 and output_kb: 4 from the rubric: a 2 GiB allocation must fail, output is capped at 4 KiB."""
+    hog_forward = FUNCTIONS.replace("    k = len(w)\n    return", "    hog = np.empty(2**28)  # 2 GiB of address space\n    k = len(w)\n    return", 1)
+    assert hog_forward != FUNCTIONS
+    path = write(tmp_path / "hog.ipynb", notebook("print('z' * 100_000)\n" + ANSWER_CELL, hog_forward))
+    report, _ = grade_within(path, fast_assignment(memory_mb=1536, output_kb=4), deadline=45)
+    shown = describe(report)
+    scores = question_scores(report)
+    assert report.status == "graded" and scores["conv1d_backward"] == 3, shown
+    assert scores["conv1d_forward"] == 0, f"a 2 GiB allocation succeeded under memory_mb: 1536\n{shown}"
+    assert re.search("MemoryError", _message(report, "conv1d_forward")), shown
+    assert _events(report, kinds={"limit"}, pattern=r"\b4 KiB"), f"output was not capped at output_kb: 4\n{shown}"
+
+
+def test_rubric_total_timeout_is_applied(tmp_path: Path) -> None:
+    """total_timeout: 6: functions that take 1.5 s a call (13 calls) must be stopped after about 6 s in all."""
+    slow = FUNCTIONS.replace("import numpy as np\n", "import time\n\nimport numpy as np\n", 1)
+    slow = slow.replace("    k = len(w)\n", "    time.sleep(1.5)\n    k = len(w)\n")
+    write(tmp_path / "slow" / "answers.yaml", ANSWERS_YAML)
+    write(tmp_path / "slow" / "conv1d.py", slow)
+    report, elapsed = grade_within(tmp_path / "slow", fast_assignment(total_timeout=6), deadline=60)
+    shown = describe(report)
+    value_points = sum(s for q, s in question_scores(report).items() if not q.startswith("conv1d_"))
+    assert report.status == "graded" and value_points == 10, f"the answers file must be graded in full\n{shown}"
+    assert elapsed < 6 + 8, f"grading took {elapsed:.1f} s with total_timeout: 6 (13 calls x 1.5 s ignore it)\n{shown}"
+    assert any(TIME_WORDS.search(c.message) for q in report.questions for c in q.checks) or _events(report, pattern=r"time"), shown
+
+
+# --- a batch: it goes on after each, and --jobs 1 and 2 agree ---------------------------------------------------
+
+BATCH = ["sys_exit_in_backward", "sys_exit_at_import", "lying_subclasses.ipynb", "garbage_answers.yaml",
+         "weird_values.ipynb", "not_json", "nbformat_v3.ipynb"]
+
+
+def _copy(source: Path, target: Path) -> None:
+    if source.is_dir():
+        shutil.copytree(source, target)
+    else:
+        shutil.copy(source, target)
+
+
+def test_batch_goes_on_and_jobs_1_and_2_agree(tmp_path: Path) -> None:
+    classroom = tmp_path / "class"
+    classroom.mkdir()
+    for name in BATCH:
+        _copy(HOSTILE / name, classroom / name)
+    _copy(ROOT / "submissions" / "conv1d" / "all_right_files", classroom / "zz_all_right")  # graded last
+    rubric_file = write(tmp_path / "conv1d.yaml", rubric_text(**FAST))
+    assignment = fast_assignment()
+    box: dict = {}
+    thread = threading.Thread(target=lambda: box.setdefault("reports", grade_many(list_submissions(classroom), assignment, jobs=1)), daemon=True)
+    thread.start()
+    thread.join(120)
+    assert "reports" in box, "GRADER HUNG: grade_many(jobs=1) did not finish within 120 s"
+    one = {r.submission: r for r in box["reports"]}
+    result = CliRunner().invoke(main, ["grade", str(rubric_file), str(classroom), "--out", str(tmp_path / "out"), "--jobs", "2"])
+    assert result.exit_code == 0, result.output
+    rows = {row["submission"]: row for row in csv.DictReader((tmp_path / "out" / "gradebook.csv").open())}
+    expected_names = {Path(n).stem if Path(n).suffix else n for n in BATCH} | {"zz_all_right"}
+    assert set(rows) == set(one) == expected_names, f"jobs 2: {sorted(rows)}; jobs 1: {sorted(one)}"
+    assert one["zz_all_right"].score == 16 and float(rows["zz_all_right"]["total"]) == 16
+    for name in BATCH:
+        stem = Path(name).stem if Path(name).suffix else name
+        assert one[stem].score == EXAMPLES[name].score, describe(one[stem])
+    for name, report in one.items():
+        two = json.loads((tmp_path / "out" / name / "report.json").read_text())
+        assert float(rows[name]["total"]) == report.score, name
+        assert [(c["id"], c["status"], c["score"], c["message"]) for q in two["questions"] for c in q["checks"]] == \
+               [(c.id, c.status, c.score, c.message) for q in report.questions for c in q.checks], name
+        assert [(e["where"], e["kind"], e["message"]) for e in two["events"]] == \
+               [(e.where, e.kind, e.message) for e in report.events], name
