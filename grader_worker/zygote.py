@@ -31,11 +31,15 @@ def _preload(modules: list[str]) -> dict:
     return {"loaded": loaded, "failed": failed}
 
 
+_children: set[int] = set()
+
+
 def _spawn(request: dict) -> dict:
     """Fork a kernel; reply once its sockets are bound, so that the grader connects at once."""
     ready_read, ready_write = os.pipe()
     pid = os.fork()
     if pid:
+        _children.add(pid)
         os.close(ready_write)
         started = select.select([ready_read], [], [], 30)[0] and os.read(ready_read, 1) == b"1"
         os.close(ready_read)
@@ -51,6 +55,7 @@ def _spawn(request: dict) -> dict:
         os.environ.update(request["env"])
         os.chdir(request["cwd"])
         limits_module.apply(request["limits"])
+        _die_with_parent()
         from ipykernel.kernelapp import IPKernelApp
 
         app = IPKernelApp.instance()
@@ -63,13 +68,35 @@ def _spawn(request: dict) -> dict:
         os._exit(0)
 
 
+def _die_with_parent() -> None:
+    """The kernel is killed if the zygote dies (set after dropping privileges, which clears it)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _kill_children() -> None:
+    for pid in list(_children):
+        for kill in (os.killpg, os.kill):
+            try:
+                kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        _children.discard(pid)
+
+
 def _poll(request: dict) -> dict:
     try:
         pid, status = os.waitpid(int(request["pid"]), os.WNOHANG)
     except ChildProcessError:
+        _children.discard(int(request["pid"]))
         return {"returncode": -1}
     if pid == 0:
         return {"returncode": None}
+    _children.discard(pid)  # reaped: its pid may be reused, never signal it again
     return {"returncode": os.waitstatus_to_exitcode(status)}
 
 
@@ -84,6 +111,7 @@ def _signal(request: dict) -> dict:
 def _reap(request: dict) -> dict:
     """Kill every process of the sandbox uid (daemons that left the session too) and empty /tmp."""
     uid = request.get("uid")
+    _kill_children()  # their sessions, even where no uid of their own marks them (no sandbox)
     helper = os.fork()
     if helper == 0:
         try:
@@ -134,6 +162,7 @@ def main() -> None:
             reply = {"error": f"{type(exc).__name__}: {exc}"}
         out.write(json.dumps(reply) + "\n")
         out.flush()
+    _kill_children()  # the grader went away
 
 
 if __name__ == "__main__":

@@ -106,11 +106,16 @@ def test_without_a_sandbox_tool_grading_works_and_warns_once(root, tmp_path):
     import subprocess
     import sys
 
-    code = ("import warnings; warnings.simplefilter('default');"
-            "from grader.api import grade_many, list_submissions;"
-            f"r = grade_many(list_submissions(__import__('pathlib').Path({str(root / 'submissions/conv1d')!r}))[:4], {str(root / 'rubrics/conv1d.yaml')!r}, jobs=2);"
+    from grader.manifest import load_manifest
+
+    names = ["all_right.ipynb", "all_right_files", "function_raises", "syntax_error_cell.ipynb"]
+    expected = {e.path: e.score for e in load_manifest(root / "submissions/conv1d/manifest.yaml").examples}
+    paths = [str(root / "submissions/conv1d" / n) for n in names]
+    code = ("import warnings, pathlib; warnings.simplefilter('default');"
+            "from grader.api import grade_many;"
+            f"r = grade_many([pathlib.Path(p) for p in {paths!r}], {str(root / 'rubrics/conv1d.yaml')!r}, jobs=2);"
             "print('SCORES', [x.score for x in r])")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
                           env={**os.environ, "GRADER_SANDBOX": "off"}, cwd=tmp_path)
-    assert "SCORES [16.0, 16.0, 11.0, 13.0]" in proc.stdout, proc.stdout + proc.stderr
+    assert f"SCORES {[float(expected[n]) for n in names]}" in proc.stdout, proc.stdout + proc.stderr
     assert proc.stderr.count("SANDBOX OFF") == 1

@@ -142,9 +142,9 @@ class KernelSession:
                                    interrupt_on_timeout=True, startup_timeout=60, iopub_timeout=4,
                                    shutdown_kernel="immediate", record_timing=False)
         self.client.output_limit = self.output_limit
-        stdout_log = open(self._tmp / "kernel.log", "wb")  # noqa: SIM115 - closed with the tmp folder
+        self._log = open(self._tmp / "kernel.log", "wb")  # noqa: SIM115 - closed in close()
         km.start_kernel(env=self.sandbox.environment(), cwd=str(self.sandbox.scratch),
-                        stdout=stdout_log, stderr=stdout_log)
+                        stdout=self._log, stderr=self._log)
         self.client.kc = km.client()
         self.client.kc.start_channels()
         try:
@@ -174,6 +174,8 @@ class KernelSession:
 
     def close(self) -> None:
         self._stop_kernel()
+        if getattr(self, "_log", None) is not None:
+            self._log.close()
         if self.zygote is not None:
             self.zygote.reset()
         shutil.rmtree(self._tmp, ignore_errors=True)
