@@ -6,7 +6,11 @@ One broken submission never stops a batch: anything unexpected while grading it 
 
 from __future__ import annotations
 
+import os
 import queue
+import shutil
+import stat
+import tempfile
 import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
@@ -73,10 +77,21 @@ def _grade(path: Path, assignment: Assignment, manual: Mapping[str, Any], slot: 
            zygote: Zygote | None) -> Report:
     rubric = assignment.rubric
     events: list[RunEvent] = []
+    staging = tempfile.TemporaryDirectory(prefix="dl-grader-staged-")
     try:
-        submission = discover(path)
+        staged = stage(path, Path(staging.name), events)
+        return _grade_staged(path, staged, assignment, manual, slot, sandbox, zygote, events)
+    finally:
+        staging.cleanup()
+
+
+def _grade_staged(path: Path, staged: Path, assignment: Assignment, manual: Mapping[str, Any], slot: int,
+                  sandbox: bool | None, zygote: Zygote | None, events: list[RunEvent]) -> Report:
+    rubric = assignment.rubric
+    try:
+        submission = discover(staged)
     except SubmissionError as exc:
-        events.append(RunEvent(where=path.name, kind="error", message=str(exc)))
+        events.append(RunEvent(where=path.name, kind="error", message=str(exc).replace(str(staged), path.name)))
         questions = Scorer(rubric, assignment.functions).score(StudentWork(), manual)
         return _report(path, path.stem if path.suffix else path.name, assignment, questions, events)
     answers: dict[str, Any] = {}
@@ -88,7 +103,8 @@ def _grade(path: Path, assignment: Assignment, manual: Mapping[str, Any], slot: 
     if submission.has_code:
         limits = rubric.limits
         session = KernelSession(submission.folder, cell_timeout=limits.cell_timeout, call_timeout=limits.call_timeout,
-                                output_limit=limits.output_kb * 1024, slot=slot, use_bwrap=sandbox, zygote=zygote)
+                                output_limit=limits.output_kb * 1024, slot=slot, use_bwrap=sandbox, zygote=zygote,
+                                memory_mb=limits.memory_mb, total_timeout=limits.total_timeout)
     try:
         if session is not None:
             session.start()
@@ -104,6 +120,41 @@ def _grade(path: Path, assignment: Assignment, manual: Mapping[str, Any], slot: 
             events += session.events
             session.close()
     return _report(path, submission.name, assignment, questions, events)
+
+
+def stage(path: Path, into: Path, events: list[RunEvent]) -> Path:
+    """A private copy of one submission, regular files only.
+
+    Only this copy is ever shown to the sandbox: never the folder a single file lies in (the class),
+    never what a symbolic link points to, never a pipe or device. What is left out is reported.
+    """
+    if path.is_symlink() or not (path.is_file() or path.is_dir()):
+        events.append(RunEvent(where=path.name, kind="error", message="not a regular file or folder; not graded"))
+        target = into / path.name
+        target.mkdir()
+        return target
+    if path.is_file():
+        target = into / path.name
+        shutil.copyfile(path, target)
+        return target
+    target = into / path.name
+    target.mkdir()
+    for root, dirs, files in os.walk(path):  # os.walk does not follow symbolic links to folders
+        relative = Path(root).relative_to(path)
+        for name in dirs:
+            if (Path(root) / name).is_symlink():
+                events.append(RunEvent(where=str(relative / name), kind="warning", message="a symbolic link: left out"))
+            else:
+                (target / relative / name).mkdir()
+        for name in files:
+            source = Path(root) / name
+            mode = source.lstat().st_mode
+            if stat.S_ISREG(mode):
+                shutil.copyfile(source, target / relative / name)
+            else:
+                kind = "a symbolic link" if stat.S_ISLNK(mode) else "not a regular file"
+                events.append(RunEvent(where=str(relative / name), kind="warning", message=f"{kind}: left out"))
+    return target
 
 
 def _read_notebook(path: Path, events: list[RunEvent]) -> nbformat.NotebookNode | None:

@@ -81,7 +81,12 @@ def read_answers(path: Path) -> tuple[dict[str, Any], list[str]]:
     try:
         data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
     except (ValueError, yaml.YAMLError) as exc:
-        return _read_line_by_line(path, text, exc)
+        try:
+            return _read_line_by_line(path, text, exc)
+        except (RecursionError, MemoryError):
+            return {}, [f"{path.name}: nested too deeply or too large to read"]
+    except (RecursionError, MemoryError):
+        return {}, [f"{path.name}: nested too deeply or too large to read"]
     if data is None:
         return {}, [f"{path.name}: the file is empty"]
     if not isinstance(data, dict):

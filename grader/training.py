@@ -91,15 +91,13 @@ class ExperimentRun:
             if not seeded.ok and not seeded.missing:
                 raise MetricFailure(f"could not seed the run: {error_text(seeded.error, 'public')}", "error")
         started = time.monotonic()
-        if parent is not None:
-            outcome = self.work.call_method(parent.handle, step.call, args, kwargs, timeout=remaining, keep=step.keep)
-        else:
-            outcome = self.work.call(step.call, args, kwargs, timeout=remaining, keep=step.keep)
+        outcome = self.work.call_within(step.call, args, kwargs, budget=remaining, keep=step.keep,
+                                        handle=parent.handle if parent is not None else None)
         self.spent += time.monotonic() - started
         if outcome.missing:
             raise MetricFailure(self._missing(step))
         if not outcome.ok:
-            if outcome.error.get("type") == "Timeout":
+            if outcome.error.get("type") in ("Timeout", "BudgetExceeded"):
                 raise MetricFailure(f"{_what(step)} did not finish within the time budget of {budget:g} s", "error")
             raise MetricFailure(f"{_what(step)} {error_text(outcome.error, 'public')}", "error")
         for attr, value in updates.items():
@@ -167,12 +165,17 @@ class TrainingChecker:
         tree = parse(check.require)
         hidden = check.visibility == "hidden"
         values: dict[str, Any] = {}
+        failures: list[MetricFailure] = []
         for name in sorted(names(tree)):
             try:
                 values[name] = run.metric(name)
             except MetricFailure as exc:
-                message = str(exc) if not hidden else "could not be measured"
-                return base.model_copy(update=dict(status=exc.status, message=message, feedback=check.feedback.failed))
+                if all(str(exc) != str(f) for f in failures):
+                    failures.append(exc)
+        if failures:
+            status = "error" if any(f.status == "error" for f in failures) else "failed"
+            message = "; ".join(map(str, failures)) if not hidden else "could not be measured"
+            return base.model_copy(update=dict(status=status, message=message, feedback=check.feedback.failed))
         shown = {name: _plain(value) for name, value in values.items()}
         try:
             ok = holds(tree, values)

@@ -103,6 +103,9 @@ def _call(request: dict) -> dict:
         return {"ok": False, "error": {"type": "TypeError", "message": f"{request.get('name') or request.get('attr')} is not callable"}}
     args = wire.from_wire(request.get("args", []))
     kwargs = wire.from_wire(request.get("kwargs", {}))
+    budget = request.get("budget")
+    if budget:
+        return _reply(_within(float(budget), lambda: function(*args, **kwargs)), bool(request.get("keep")))
     return _reply(function(*args, **kwargs), bool(request.get("keep")))
 
 
@@ -121,6 +124,34 @@ def _describe(exc: BaseException, path: Path | None = None) -> dict:
     except BaseException:  # noqa: BLE001 - a student's exception whose __str__ fails
         message = "<message could not be printed>"
     return {"type": type(exc).__name__, "message": message[:2000], "where": line}
+
+
+class BudgetExceeded(BaseException):
+    """Raised in the student's code when a call's time budget (a training run's, say) is used up."""
+
+
+def _within(seconds: float, run: Any) -> Any:
+    """``run()`` stopped by an alarm after ``seconds`` of wall time (a call with a ``budget``).
+
+    The kernel survives (only this call is stopped), unlike the grader's own time limit, which
+    interrupts or kills the kernel; that limit still applies to code that swallows the alarm.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return run()
+
+    def alarm(signum: int, frame: Any) -> None:
+        raise BudgetExceeded(f"did not finish within its time budget of {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        return run()
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _seed(request: dict) -> dict:

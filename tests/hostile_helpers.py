@@ -7,6 +7,7 @@ hung submission left (they run as the slot's own uid) are killed so that they do
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import signal
@@ -40,23 +41,38 @@ def rubric_text(**limits: float) -> str:
     return text.replace(REAL_LIMITS, block)
 
 
+def answers_and_code(rubric):
+    """The rubric's pen-and-paper answers and code (its value and function checks): what these hostile
+    submissions attempt. Its later parts (a training experiment, which seeds torch in every student
+    kernel, seconds a submission; free-text questions for a TA) score 0 for every one of them, so leaving
+    them out changes no expected score and keeps the suite fast."""
+    questions = [q for q in rubric.questions if all(c.kind in ("value", "function") for c in q.checks)]
+    updates: dict = {"questions": questions}
+    if "experiments" in type(rubric).model_fields:
+        updates["experiments"] = {}
+    return rubric.model_copy(update=updates)
+
+
 @lru_cache(maxsize=None)
 def _assignment(items: tuple) -> Assignment:
-    rubric = parse_rubric(rubric_text(**dict(items)), "conv1d-fast.yaml")
-    assert rubric.id == "conv1d"
+    rubric = answers_and_code(parse_rubric(rubric_text(**dict(items)), "conv1d-fast.yaml"))
+    assert rubric.id == "conv1d" and rubric.max_points == 16, "the answers-and-code part of conv1d is no longer 16 points"
     return Assignment(rubric, load_reference(rubric), "conv1d-fast.yaml")
 
 
 def fast_assignment(**overrides: float) -> Assignment:
-    """The conv1d rubric with small time limits (and any other limits given)."""
+    """The conv1d rubric's answers and code (16 points) with small time limits (and any other limits given)."""
     return _assignment(tuple(sorted({**FAST, **overrides}.items())))
 
 
-def worker_slot(offset: int = 0) -> int:
+_burned = 0  # slots given up after a hang (what a hung grading left behind must not meet the next test)
+
+
+def worker_slot() -> int:
     """A sandbox slot (so a uid) of this pytest worker's own, apart from the slots 0.. that grade_many uses."""
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
     index = int(worker[2:]) if worker.startswith("gw") and worker[2:].isdigit() else 0
-    return 40 + 4 * index + offset
+    return 40 + 100 * index + _burned
 
 
 def kill_slot(slot: int) -> None:
@@ -72,14 +88,43 @@ def kill_slot(slot: int) -> None:
             pass
 
 
-def grade_within(path: Path, assignment: Assignment, deadline: float, slot: int | None = None) -> tuple[Report, float]:
-    """Grade ``path``; fail the test (not hang it) if the grader has not answered within ``deadline`` s."""
+_POOL = None
+
+
+def warm_zygote(slot: int):
+    """This worker's warm kernel parent for ``slot``, as ``grade_many`` uses one per job slot: kept for
+    the whole session, so that the examples run one after another through it, like a batch."""
+    global _POOL
+    from grader.api import ZygotePool
+
+    if _POOL is None:
+        _POOL = ZygotePool()
+        atexit.register(_POOL.close)
+    zygote = _POOL.get(slot)
+    assert zygote is not None, "the warm kernel parent (zygote) did not start"
+    return zygote
+
+
+def _discard_zygote(slot: int) -> None:
+    if _POOL is not None:
+        try:
+            _POOL.restart(slot)
+        except Exception:  # noqa: BLE001 - best effort after a hang
+            pass
+
+
+def grade_within(path: Path, assignment: Assignment, deadline: float, slot: int | None = None,
+                 warm: bool = False) -> tuple[Report, float]:
+    """Grade ``path`` (``warm``: with a kernel forked from this worker's zygote, as a batch does; otherwise
+    with a kernel of its own, as ``grade`` alone does); fail the test, not hang it, if the grader has not
+    answered within ``deadline`` s."""
     slot = worker_slot() if slot is None else slot
+    zygote = warm_zygote(slot) if warm else None  # (starting it is not part of the deadline)
     box: dict = {}
 
     def target() -> None:
         try:
-            box["report"] = grade(path, assignment, slot=slot)
+            box["report"] = grade(path, assignment, slot=slot, zygote=zygote) if warm else grade(path, assignment, slot=slot)
         except BaseException as exc:  # noqa: BLE001 - grade() must never raise; report it if it does
             box["error"] = exc
 
@@ -89,7 +134,11 @@ def grade_within(path: Path, assignment: Assignment, deadline: float, slot: int 
     thread.join(deadline)
     elapsed = time.monotonic() - started
     if thread.is_alive():
+        global _burned
         kill_slot(slot)
+        if warm:
+            _discard_zygote(slot)
+        _burned += 1
         pytest.fail(f"GRADER HUNG: grading {Path(path).name} did not finish within {deadline:.0f} s "
                     f"(the submission's processes were killed; the grading thread is still blocked)")
     if "error" in box:

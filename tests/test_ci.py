@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
 import os
 import shutil
 import subprocess
@@ -17,15 +18,18 @@ from click.testing import CliRunner
 from grader.ci import stage_submission
 from grader.cli import main
 
+from grader.rubric import load_rubric
+
 from .conftest import write
 from .test_cli import hidden_numbers
 
+MAX = f"{load_rubric(Path(__file__).resolve().parent.parent / 'rubrics/conv1d.yaml').max_points:g}"
 NO_GITHUB = {"GITHUB_STEP_SUMMARY": "", "GITHUB_OUTPUT": ""}  # when these tests themselves run on GitHub Actions
 
 
 @pytest.fixture(scope="module")
 def failing_run(tmp_path_factory, root):
-    """`grader ci` on forgot_bias (11/16, hidden checks included), under GitHub's environment variables."""
+    """`grader ci` on forgot_bias (11 points, hidden checks included), under GitHub's environment variables."""
     tmp = tmp_path_factory.mktemp("ci")
     summary = write(tmp / "summary.md", "# An earlier step's summary\n\n")
     outputs = write(tmp / "github_output", "earlier=1\n")
@@ -43,7 +47,7 @@ def test_ci_writes_one_testcase_per_check_and_fails_with_the_failed_checks(faili
     tmp, result = failing_run
     assert result.exit_code == 1, result.output
     report = json.loads((tmp / "reports/report.json").read_text())
-    assert report["score"] == 11 and report["max_score"] == 16
+    assert report["score"] == 11 and report["max_score"] == conv1d.rubric.max_points
     suites = ET.parse(tmp / "reports/junit.xml").getroot()
     cases = suites.findall("./testsuite/testcase")
     checks = [(q.id, c.id) for q in conv1d.rubric.questions for c in q.checks]
@@ -65,21 +69,21 @@ def test_ci_prints_annotations_and_the_points_line(failing_run):
     assert len(errors) == 4
     assert any(line.startswith("::error title=y_hat (0/1 points)::values differ") for line in errors)
     assert any("conv1d_forward / conv1d_forward.hidden" in line and "hidden inputs" in line for line in errors)
-    assert "::notice title=Autograding complete::Points 11/16" in lines
-    assert lines[-1] == "Points 11/16"
-    assert lines.count("Points 11/16") == 1
+    assert f"::notice title=Autograding complete::Points 11/{MAX}" in lines
+    assert lines[-1] == f"Points 11/{MAX}"
+    assert lines.count(f"Points 11/{MAX}") == 1
 
 
 def test_ci_appends_the_summary_and_the_step_outputs(failing_run):
     tmp, _ = failing_run
     summary = (tmp / "summary.md").read_text()
     assert summary.startswith("# An earlier step's summary\n")
-    assert "## conv1d: forgot_bias: 11/16 points" in summary
+    assert f"## conv1d: forgot_bias: 11/{MAX} points" in summary
     assert summary.count("| ❌ |") == 4 and "conv1d_forward.hidden (hidden)" in summary
     outputs = dict(line.split("=", 1) for line in (tmp / "github_output").read_text().splitlines())
-    assert outputs["earlier"] == "1" and outputs["points"] == "11" and outputs["max-points"] == "16"
+    assert outputs["earlier"] == "1" and outputs["points"] == "11" and outputs["max-points"] == MAX
     classroom = json.loads(base64.b64decode(outputs["result"]))
-    assert classroom["status"] == "fail" and classroom["max_score"] == 16
+    assert classroom["status"] == "fail" and classroom["max_score"] == conv1d.rubric.max_points
     assert sum(t["score"] for t in classroom["tests"]) == 11 and len(classroom["tests"]) == 13
 
 

@@ -10,7 +10,8 @@ from grader import Assignment
 from grader.manifest import load_manifest, validate_examples
 
 ROOT = Path(__file__).resolve().parent.parent
-MANIFESTS = sorted((ROOT / "submissions").glob("*/manifest.yaml"))
+# the hostile suite runs in tests/test_hostile.py, with small time limits and deadlines
+MANIFESTS = sorted(p for p in (ROOT / "submissions").glob("*/manifest.yaml") if p.parent.name != "hostile")
 
 
 @pytest.mark.parametrize("manifest_path", MANIFESTS, ids=lambda p: p.parent.name)

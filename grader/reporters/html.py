@@ -33,7 +33,7 @@ def environment() -> Environment:
     return env
 
 
-def number(value: float | None, digits: int = 4) -> str:
+def number(value: float | None, digits: int = 6) -> str:
     """A score or measure, short: ``11``, ``1.5``, ``0.0714``."""
     if value is None:
         return ""

@@ -15,7 +15,7 @@ import shutil
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ import nbformat
 from jupyter_client import KernelManager
 from jupyter_client.kernelspec import KernelSpec
 from nbclient import NotebookClient
+from jupyter_core.utils import ensure_async, run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 from grader_worker import wire
@@ -69,9 +70,18 @@ class SandboxedKernelManager(KernelManager):
 
 
 class CappedClient(NotebookClient):
-    """nbclient that keeps at most ``output_limit`` bytes of the student's output, then drops the rest."""
+    """nbclient that keeps at most ``output_limit`` bytes of the student's output, then drops the rest,
+    and that interrupts a cell over its time limit once, then gives up on it (the kernel is killed)."""
 
     output_limit = 1024 * 1024
+    interrupted = False
+
+    async def _async_handle_timeout(self, timeout: int, cell: Any = None) -> None:  # noqa: D102 - nbclient hook
+        if not self.interrupted:
+            self.interrupted = True
+            await ensure_async(self.km.interrupt_kernel())
+            return None  # one more period of grace to unwind
+        raise CellTimeoutError.error_from_timeout_and_cell("Cell execution timed out", timeout, cell)
 
     def output(self, outs, msg, display_id, cell_index):  # noqa: D102 - nbclient hook
         content = msg.get("content", {})
@@ -99,6 +109,8 @@ class KernelSession:
     events: list[RunEvent] = field(default_factory=list)
     use_bwrap: bool | None = None
     zygote: Zygote | None = None
+    memory_mb: int | None = None
+    total_timeout: float | None = None
 
     def __post_init__(self) -> None:
         self._tmp = Path(tempfile.mkdtemp(prefix="dl-grader-"))
@@ -107,8 +119,11 @@ class KernelSession:
         else:
             self.sandbox = Sandbox(scratch=self._tmp / "home", submission=self.submission_dir.resolve(),
                                    ipc_dir=self._tmp / "ipc", slot=self.slot, use_bwrap=self.use_bwrap)
+        if self.memory_mb is not None:
+            self.sandbox.limits = replace(self.sandbox.limits, address_space=self.memory_mb * 2**20)
         self.client: CappedClient | None = None
         self.dead = False
+        self.deadline: float | None = None
 
     # --- life cycle ---------------------------------------------------------------------------------
 
@@ -124,6 +139,8 @@ class KernelSession:
         for _attempt in range(2):
             try:
                 self._start_kernel()
+                if self.total_timeout is not None:
+                    self.deadline = time.monotonic() + self.total_timeout
                 return
             except Exception as exc:  # noqa: BLE001
                 last = exc
@@ -145,10 +162,11 @@ class KernelSession:
         self._log = open(self._tmp / "kernel.log", "wb")  # noqa: SIM115 - closed in close()
         km.start_kernel(env=self.sandbox.environment(), cwd=str(self.sandbox.scratch),
                         stdout=self._log, stderr=self._log)
+        km.client_class = "jupyter_client.asynchronous.AsyncKernelClient"  # nbclient's timeouts need it
         self.client.kc = km.client()
         self.client.kc.start_channels()
         try:
-            _handshake(self.client.kc, timeout=60)
+            run_sync(_handshake)(self.client.kc, timeout=60)
         except RuntimeError as exc:
             log = (self._tmp / "kernel.log").read_text(errors="replace")[-2000:]
             raise InfrastructureError(f"{exc}; kernel log: {log}") from None
@@ -201,10 +219,15 @@ class KernelSession:
 
     def _run_cell(self, cell: nbformat.NotebookNode, where: str, timeout: float | None = None) -> None:
         assert self.client is not None
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            self.dead = True
+            self.events.append(RunEvent(where=where, kind="timeout", message="not run: the submission's total time limit was reached"))
+            self._recover_from_hang()
+            return
         self.client.timeout = int(timeout or self.cell_timeout)
+        self.client.interrupted = False
         self.client.nb.cells.append(cell)
         index = len(self.client.nb.cells) - 1
-        started = time.monotonic()
         try:
             self.client.execute_cell(cell, index)
         except DeadKernelError:
@@ -212,30 +235,30 @@ class KernelSession:
             self.events.append(RunEvent(where=where, kind="crash", message="the kernel died (the code exited, crashed or ran out of memory)"))
             return
         except CellTimeoutError:
-            self.events.append(RunEvent(where=where, kind="timeout", message=f"did not finish within {self.client.timeout} s"))
+            self.events.append(RunEvent(where=where, kind="timeout", message=f"did not finish within {self.client.timeout} s, even after an interrupt; the kernel was stopped"))
+            self._recover_from_hang()
+            return
+        except Exception as exc:  # noqa: BLE001 - e.g. a message with a bad signature: the student's kernel misbehaved
+            self.events.append(RunEvent(where=where, kind="crash", message=f"the kernel broke the protocol ({type(exc).__name__}: {str(exc)[:200]}); it was stopped"))
             self._recover_from_hang()
             return
         if getattr(self.client, "_output_truncated", False) and not getattr(self, "_truncation_noted", False):
             self._truncation_noted = True
             self.events.append(RunEvent(where=where, kind="limit", message=f"output beyond {self.output_limit // 1024} KiB was dropped"))
+        if self.client.interrupted:  # whatever the code did with the KeyboardInterrupt, it ran out of time
+            self.events.append(RunEvent(where=where, kind="timeout", message=f"did not finish within {self.client.timeout} s and was interrupted"))
+            return
         for output in cell.get("outputs", []):
             if output.get("output_type") == "error":
-                kind = "timeout" if output.get("ename") == "KeyboardInterrupt" and time.monotonic() - started >= self.client.timeout else "error"
                 message = f"{output.get('ename')}: {output.get('evalue')}"[:500]
-                if kind == "timeout":
-                    message = f"did not finish within {self.client.timeout} s and was interrupted"
-                self.events.append(RunEvent(where=where, kind=kind, message=message))
+                self.events.append(RunEvent(where=where, kind="error", message=message))
 
     def _recover_from_hang(self) -> None:
-        """A kernel that ignored the interrupt is killed; later requests then report it dead."""
-        assert self.client is not None
-        try:
-            alive = self.client.kc.is_alive()
-        except Exception:  # noqa: BLE001
-            alive = False
+        """A kernel that ran out of time (or misbehaved) is stopped; later requests report it dead."""
         self.dead = True
-        if alive:
-            self._stop_kernel()
+        if self.zygote is not None:
+            self.zygote.reset_processes()  # its kernel and everything the student started
+        self._stop_kernel()
 
     def load_modules(self, paths: list[Path]) -> None:
         inside = [f"{self.sandbox.submission_path}/{p.relative_to(self.submission_dir).as_posix()}" for p in paths]
@@ -282,7 +305,7 @@ class KernelSession:
         return _outcome(replies[-1])
 
 
-def _handshake(kc: Any, timeout: float) -> None:
+async def _handshake(kc: Any, timeout: float) -> None:
     """Wait until the kernel answers kernel_info and its IOPub channel delivers.
 
     What jupyter_client's ``wait_for_ready`` checks, without its fixed polling delays (which cost more
@@ -291,30 +314,30 @@ def _handshake(kc: Any, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         msg_id = kc.kernel_info()
-        if _shell_reply(kc, msg_id, wait=1.0) and _iopub_delivers(kc, wait=1.0):
+        if await _shell_reply(kc, msg_id, wait=1.0) and await _iopub_delivers(kc, wait=1.0):
             return
-        if not kc.is_alive():
+        if not await kc.is_alive():
             raise RuntimeError("the kernel died before replying to kernel_info")
     raise RuntimeError(f"the kernel did not answer within {timeout:.0f} s")
 
 
-def _shell_reply(kc: Any, msg_id: str, wait: float) -> bool:
+async def _shell_reply(kc: Any, msg_id: str, wait: float) -> bool:
     try:
-        while kc.get_shell_msg(timeout=wait)["parent_header"].get("msg_id") != msg_id:
+        while (await kc.get_shell_msg(timeout=wait))["parent_header"].get("msg_id") != msg_id:
             pass
     except Empty:
         return False
     return True
 
 
-def _iopub_delivers(kc: Any, wait: float) -> bool:
+async def _iopub_delivers(kc: Any, wait: float) -> bool:
     try:
-        kc.get_iopub_msg(timeout=wait)
+        await kc.get_iopub_msg(timeout=wait)
     except Empty:
         return False
     try:
         while True:  # drain the rest of what kernel_info published
-            kc.get_iopub_msg(timeout=0.005)
+            await kc.get_iopub_msg(timeout=0.005)
     except Empty:
         return True
 

@@ -79,6 +79,10 @@ class Zygote:
             shutil.copytree(submission_dir, target, dirs_exist_ok=True)
         self.sandbox.give(self.sandbox.scratch)
 
+    def reset_processes(self) -> None:
+        """Kill every process of the slot's submission (its kernel too)."""
+        self.request(op="reap", uid=self.sandbox.uid, wipe=[])
+
     def reset(self) -> None:
         """Kill whatever the last submission left running and wipe its files."""
         inside_tmp = ["/tmp"] if self.sandbox.use_bwrap else []
