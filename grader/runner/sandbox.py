@@ -139,13 +139,14 @@ class Sandbox:
         for name in ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "nsswitch.conf", "alternatives"):
             if (Path("/etc") / name).exists():
                 args += ["--ro-bind", f"/etc/{name}", f"/etc/{name}"]
+        # /tmp first: the interpreter, the grader or the slot's folders may live below it
+        args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
         for root in _python_roots():
             args += _dirs_for(root) + ["--ro-bind", str(root), str(root)]
         for masked in _installed_private_packages():
             args += ["--tmpfs", str(masked)]
         worker = Path(grader_worker.__file__).parent
         args += _dirs_for(Path(WORKER_ROOT) / "grader_worker") + ["--ro-bind", str(worker), f"{WORKER_ROOT}/grader_worker"]
-        args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
         args += ["--perms", "0755", "--dir", "/home"]
         args += ["--bind", str(self.scratch), HOME, "--ro-bind", str(self.submission), SUBMISSION]
         args += _dirs_for(self.ipc_dir) + ["--bind", str(self.ipc_dir), str(self.ipc_dir)]
