@@ -152,7 +152,7 @@ def stage(path: Path, into: Path, events: list[RunEvent]) -> Path:
             if stat.S_ISREG(mode):
                 shutil.copyfile(source, target / relative / name)
             else:
-                kind = "a symbolic link" if stat.S_ISLNK(mode) else "not a regular file"
+                kind = "a symbolic link" if stat.S_ISLNK(mode) else "a special file (a pipe, socket or device)"
                 events.append(RunEvent(where=str(relative / name), kind="warning", message=f"{kind}: left out"))
     return target
 

@@ -55,18 +55,21 @@ def test_ci_writes_one_testcase_per_check_and_fails_with_the_failed_checks(faili
     failures = {(c.get("classname"), c.get("name")): c.find("failure") for c in cases if c.find("failure") is not None}
     assert set(failures) == failed_checks(report) == {("y_hat", "y_hat"), ("y_hat_new", "y_hat_new"),
                                                       ("conv1d_forward", "conv1d_forward.public"),
-                                                      ("conv1d_forward", "conv1d_forward.hidden")}
+                                                      ("conv1d_forward", "conv1d_forward.hidden"),
+                                                      # forgot_bias has no train_mlp/train_cnn for the experiment
+                                                      ("equivariance", "equivariance.learn"), ("equivariance", "equivariance.drop"),
+                                                      ("equivariance", "equivariance.cnn_less")}
     messages = {(q["id"], c["id"]): c["message"] for q in report["questions"] for c in q["checks"]}
     assert all(element.get("message") == messages[key] for key, element in failures.items())
     suite = suites.find("testsuite")
-    assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("13", "4", "0")
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == (str(len(checks)), "7", "0")
 
 
 def test_ci_prints_annotations_and_the_points_line(failing_run):
     _, result = failing_run
     lines = result.stdout.splitlines()
     errors = [line for line in lines if line.startswith("::error ")]
-    assert len(errors) == 4
+    assert len(errors) == 7
     assert any(line.startswith("::error title=y_hat (0/1 points)::values differ") for line in errors)
     assert any("conv1d_forward / conv1d_forward.hidden" in line and "hidden inputs" in line for line in errors)
     assert f"::notice title=Autograding complete::Points 11/{MAX}" in lines
@@ -74,17 +77,17 @@ def test_ci_prints_annotations_and_the_points_line(failing_run):
     assert lines.count(f"Points 11/{MAX}") == 1
 
 
-def test_ci_appends_the_summary_and_the_step_outputs(failing_run):
+def test_ci_appends_the_summary_and_the_step_outputs(failing_run, conv1d):
     tmp, _ = failing_run
     summary = (tmp / "summary.md").read_text()
     assert summary.startswith("# An earlier step's summary\n")
     assert f"## conv1d: forgot_bias: 11/{MAX} points" in summary
-    assert summary.count("| ❌ |") == 4 and "conv1d_forward.hidden (hidden)" in summary
+    assert summary.count("| ❌ |") == 7 and "conv1d_forward.hidden (hidden)" in summary
     outputs = dict(line.split("=", 1) for line in (tmp / "github_output").read_text().splitlines())
     assert outputs["earlier"] == "1" and outputs["points"] == "11" and outputs["max-points"] == MAX
     classroom = json.loads(base64.b64decode(outputs["result"]))
     assert classroom["status"] == "fail" and classroom["max_score"] == conv1d.rubric.max_points
-    assert sum(t["score"] for t in classroom["tests"]) == 11 and len(classroom["tests"]) == 13
+    assert sum(t["score"] for t in classroom["tests"]) == 11 and len(classroom["tests"]) == len(conv1d.rubric.checks())
 
 
 def test_ci_leaks_no_hidden_value(failing_run, conv1d):
@@ -99,13 +102,13 @@ def test_ci_leaks_no_hidden_value(failing_run, conv1d):
 def test_ci_with_a_student_kit_passes_and_exits_0(tmp_path, root):
     kit = tmp_path / "kit"
     assert CliRunner().invoke(main, ["bundle", str(root / "rubrics/conv1d.yaml"), "--out", str(kit)]).exit_code == 0
-    result = CliRunner().invoke(main, ["ci", str(kit), str(root / "submissions/conv1d/all_right_files"),
+    result = CliRunner().invoke(main, ["ci", str(kit), str(root / "submissions/conv1d/complete"),  # with the experiment
                                        "--junit", str(tmp_path / "junit.xml"), "--out", str(tmp_path)], env=NO_GITHUB)
     assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines()[-1] == "Points 12/12"
+    assert result.stdout.splitlines()[-1] == "Points 16/19"  # the three free-text questions await a TA
     assert "::error" not in result.stdout
     suite = ET.parse(tmp_path / "junit.xml").getroot().find("testsuite")
-    assert len(suite.findall("testcase")) == 11 and suite.get("failures") == "0"
+    assert len(suite.findall("testcase")) == 17 and suite.get("failures") == "0"
     assert not list(suite.iter("failure"))
 
 
@@ -133,7 +136,7 @@ def test_init_ci_writes_a_workflow_whose_grading_step_runs(tmp_path, root):
     spec = "git+https://github.com/example-course/dl-grader@v0.1.0"
     result = CliRunner().invoke(main, ["init-ci", "--install", spec, "--bundle", str(root / "rubrics/conv1d.yaml"), "--repo", str(repo)])
     assert result.exit_code == 0, result.output
-    for file in (root / "submissions/conv1d/all_right_files").iterdir():
+    for file in (root / "submissions/conv1d/complete").iterdir():
         shutil.copy(file, repo / file.name)
     again = CliRunner().invoke(main, ["init-ci", "--install", spec, "--repo", str(repo)])
     assert again.exit_code == 2 and "--force" in again.output
@@ -155,10 +158,10 @@ def test_init_ci_writes_a_workflow_whose_grading_step_runs(tmp_path, root):
     proc = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", runs[0]], cwd=repo, env=env,
                           capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert proc.stdout.splitlines()[-1] == "Points 12/12"
-    assert json.loads((repo / "grading/report.json").read_text())["score"] == 12
-    assert ET.parse(repo / "junit.xml").getroot().find("testsuite").get("tests") == "11"
-    assert "12/12 points" in (tmp_path / "summary.md").read_text()
+    assert proc.stdout.splitlines()[-1] == "Points 16/19"  # the three free-text questions await a TA
+    assert json.loads((repo / "grading/report.json").read_text())["score"] == 16
+    assert ET.parse(repo / "junit.xml").getroot().find("testsuite").get("tests") == "17"
+    assert "16/19 points" in (tmp_path / "summary.md").read_text()
 
 
 BROKEN_RUBRIC = """\

@@ -25,8 +25,10 @@ def assert_valid_results(results: dict, score: float, max_score: float) -> None:
     assert isinstance(results["execution_time"], int) and results["stdout_visibility"] == "hidden"
     tests = results["tests"]
     for test in tests:
-        assert {"name", "number", "score", "max_score", "status", "output", "visibility"} <= set(test)
-        assert test["status"] in ("passed", "failed") and test["visibility"] in ("visible", "after_published")
+        assert {"name", "number", "score", "max_score", "output", "visibility"} <= set(test)
+        # a manual (TA-graded) check that is still pending has no status yet
+        assert test.get("status") in ("passed", "failed") or test["output"].startswith("Graded by hand")
+        assert test["visibility"] in ("visible", "after_published")
         assert 0 <= test["score"] <= test["max_score"]
     assert len({t["number"] for t in tests}) == len(tests)
     assert sum(t["score"] for t in tests) == score and sum(t["max_score"] for t in tests) == max_score
@@ -40,7 +42,7 @@ def test_grade_format_gradescope_writes_results_json_without_hidden_values(tmp_p
     assert sorted(p.name for p in (out / "forgot_bias").iterdir()) == ["results.json"]
     text = (out / "forgot_bias/results.json").read_text()
     results = json.loads(text)
-    assert_valid_results(results, 11, 16)
+    assert_valid_results(results, 11, conv1d.rubric.max_points)
     by_name = {t["name"].split("[")[-1].rstrip("]"): t for t in results["tests"]}
     hidden = {c.id for c in conv1d.rubric.checks() if c.visibility == "hidden"}
     assert hidden == {"conv1d_forward.hidden", "conv1d_backward.hidden"}
@@ -78,7 +80,7 @@ def test_autograder_zip_grades_like_gradescope(tmp_path, root):
     ag = tmp_path / "autograder"
     extract(archive, ag / "source")
     shutil.copy2(ag / "source/run_autograder", ag / "run_autograder")
-    shutil.copytree(root / "submissions/conv1d/all_right_files", ag / "submission")
+    shutil.copytree(root / "submissions/conv1d/complete", ag / "submission")  # with the experiment
     setup = (ag / "source/setup.sh").read_text()
     assert "download.pytorch.org/whl/cpu" in setup and 'pip install "$SOURCE/dl-grader"' in setup
 
@@ -94,8 +96,8 @@ def test_autograder_zip_grades_like_gradescope(tmp_path, root):
     proc = subprocess.run([str(ag / "run_autograder")], env=env, cwd=ag, capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     results = json.loads((ag / "results/results.json").read_text())
-    assert_valid_results(results, 16, 16)
-    assert all(t["status"] == "passed" for t in results["tests"])
+    assert_valid_results(results, 20, 23)  # the three free-text questions await a TA
+    assert all(t["status"] == "passed" for t in results["tests"] if "status" in t)
     assert {t["visibility"] for t in results["tests"] if "hidden" in t["name"]} == {"after_published"}
 
 
