@@ -280,7 +280,7 @@ def short(value: Any) -> str:
         text = repr(value)
     else:
         try:
-            text = np.array2string(np.asarray(value), precision=4, separator=", ", threshold=12, max_line_width=10**6)
+            text = " ".join(np.array2string(np.asarray(value), precision=4, separator=", ", threshold=12).split())
         except (TypeError, ValueError):
             text = repr(value)
     return text if len(text) <= 120 else text[:117] + "..."
