@@ -153,6 +153,8 @@ class FunctionChecker:
                          timeout=self.call_timeout, keep=True)
         if not made.ok:
             return made
+        if made.handle is None:
+            return Outcome(error={"type": "NoHandle", "message": f"the {spec.class_} object could not be kept in the student's process"})
         for attr, expr in spec.update.items():
             updated = work.update(made.handle, attr, self.evaluate(expr, None, case.bound), timeout=self.call_timeout)
             if not updated.ok:

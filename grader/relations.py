@@ -145,7 +145,12 @@ def _equal(a: Any, b: Any) -> bool:
     na, nb = _maybe_number(a), _maybe_number(b)
     if na is not None and nb is not None:
         return math.isclose(na, nb, rel_tol=1e-9, abs_tol=1e-12)
-    return a == b
+    if isinstance(a, (list, tuple, np.ndarray)) or isinstance(b, (list, tuple, np.ndarray)):
+        try:
+            return bool(np.array_equal(np.asarray(a), np.asarray(b)))
+        except (TypeError, ValueError):
+            return False
+    return bool(a == b) if isinstance(a, (str, bool, type(None), dict)) else False
 
 
 def _maybe_number(value: Any) -> float | None:

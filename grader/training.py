@@ -76,6 +76,8 @@ class ExperimentRun:
 
     def _run(self, step: Step) -> Outcome:
         parent = self.step(step.of) if step.of else None
+        if parent is not None and parent.handle is None:
+            raise MetricFailure(f"{_what(step)}: the object from {step.of} could not be kept in the student's process", "error")
         budget = self.experiment.time_budget
         remaining = budget - self.spent
         if remaining < 1:
@@ -100,6 +102,8 @@ class ExperimentRun:
             if outcome.error.get("type") in ("Timeout", "BudgetExceeded"):
                 raise MetricFailure(f"{_what(step)} did not finish within the time budget of {budget:g} s", "error")
             raise MetricFailure(f"{_what(step)} {error_text(outcome.error, 'public')}", "error")
+        if (updates or step.keep) and outcome.handle is None:
+            raise MetricFailure(f"{_what(step)}: its result could not be kept in the student's process", "error")
         for attr, value in updates.items():
             updated = self.work.update(outcome.handle, attr, value, timeout=self.call_timeout)
             if not updated.ok:
@@ -140,6 +144,8 @@ class ExperimentRun:
             return _follow(self.step(metric.value).value, metric.path, f"what {_what(self.steps[metric.value])} returned")
         measure = metric.measure
         model = self.step(measure.model)
+        if model.handle is None:
+            raise MetricFailure(f"the object from {measure.model} could not be kept in the student's process", "error")
         X, y = self.evaluate(measure.X), np.asarray(self.evaluate(measure.y))
         outcome = self.work.call_method(model.handle, measure.method, [X], {}, timeout=max(self.call_timeout, 30))
         label = f"{measure.model}.{measure.method}(X)"

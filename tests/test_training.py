@@ -122,6 +122,7 @@ def test_relations_language():
     assert holds(tree, values)
     assert not holds(tree, {**values, "best": 0.0005})
     assert evaluate(parse("mean(xs) + len(xs)"), {"xs": [1.0, 3.0]}) == 4.0
+    assert holds(parse("xs == ys and xs != 0.5"), {"xs": np.array([1, 2]), "ys": [1.0, 2.0]})  # arrays compare whole
     for bad in ['__import__("os")', "x.y", "lambda: 1", "True", "[1, 2]", "f(x=1)", "x if y else z"]:
         with pytest.raises(RelationError):
             parse(bad)
