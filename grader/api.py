@@ -30,7 +30,7 @@ from .runner.kernel import InfrastructureError, KernelSession
 from .runner.zygote import Zygote, ZygoteError
 from .scoring import ReferenceError_, Scorer
 from .student import StudentWork
-from .submission import MAX_NOTEBOOK_BYTES, SubmissionError, discover, read_answers
+from .submission import MAX_NOTEBOOK_BYTES, SubmissionError, discover, read_answers, submission_name
 
 
 @dataclass
@@ -182,7 +182,7 @@ def _report(path: Path, name: str, assignment: Assignment, questions: list, even
 
 def not_gradable(path: Path, assignment: Assignment, reason: str) -> Report:
     """A report that says the grader could not grade: no score, the reason instead."""
-    name = path.stem if path.is_file() else path.name
+    name = submission_name(path)
     return Report(submission=name, path=str(path), rubric=assignment.rubric.id, status="not-gradable", reason=reason,
                   score=0.0, max_score=assignment.rubric.max_points, questions=[], grader_version=__version__)
 
@@ -206,7 +206,7 @@ def grade_many(submissions: Iterable[Path], rubric: Assignment | Rubric | Path |
     pool = ZygotePool(use_bwrap=sandbox) if warm else None
 
     def one(path: Path) -> Report:
-        name = path.stem if path.is_file() else path.name
+        name = submission_name(path)
         key = cache_key(path, assignment.rubric, (manual or {}).get(name)) if cache else ""
         cached = cache.get(key) if cache else None
         if cached is not None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from .report import Report
+from .submission import submission_name
 
 _assignments: dict[str, Any] = {}
 _pool: Any = None
@@ -98,7 +99,7 @@ def grade_on_dask(paths: list[Path], rubric_path: Path, address: str, *, manual:
         reference = client.scatter(pack_reference(Path(rubric_path)), broadcast=True)
         futures = {}
         for index, path in enumerate(paths):
-            name = path.stem if path.is_file() else path.name
+            name = submission_name(path)
             future = client.submit(grade_packed, pack(path), rubric_text, str(rubric_path), (manual or {}).get(name), sandbox,
                                    reference, pure=False, key=f"grade-{index}-{name}")
             futures[future] = (index, path)

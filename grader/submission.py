@@ -46,17 +46,22 @@ class Submission:
         return bool(self.notebooks or self.modules)
 
 
+def submission_name(path: Path) -> str:
+    """The name a submission goes by (reports, gradebook rows, overrides): file stem or folder name."""
+    return path.stem if path.is_file() else path.name
+
+
 def discover(path: Path | str) -> Submission:
     """Classify the files of one student's submission."""
     path = Path(path)
     if not path.exists():
         raise SubmissionError(f"{path}: no such file or folder")
     if path.is_file():
-        files, folder, name = [path], path.parent, path.stem
+        files, folder = [path], path.parent
     else:
         files = sorted(p for p in path.rglob("*") if p.is_file() and not _SKIP & set(p.relative_to(path).parts))
-        folder, name = path, path.name
-    submission = Submission(path=path, name=name, folder=folder)
+        folder = path
+    submission = Submission(path=path, name=submission_name(path), folder=folder)
     for file in files:
         if file.suffix == ".ipynb":
             submission.notebooks.append(file)
