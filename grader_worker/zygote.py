@@ -10,6 +10,7 @@ is never reused. Requests are JSON lines on stdin, replies JSON lines on stdout.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import json
 import os
@@ -19,8 +20,17 @@ import sys
 
 from . import limits as limits_module
 
+# Every kernel, forked or started cold. Plain tracebacks: the grader keeps only the error's type and
+# message, and IPython's default context tracebacks cost up to 0.2 s each (they parse source files).
+KERNEL_OPTIONS = ["--HistoryManager.enabled=False", "--IPKernelApp.quiet=True", "--InteractiveShell.xmode=Plain"]
+
+
+_on_demand: set[str] = set()  # what a ``preload`` request may ask for (the grader's list, given at start)
+
 
 def _preload(modules: list[str]) -> dict:
+    """Import modules once, for every kernel forked afterwards; then freeze them out of the garbage
+    collector so that the children's collections do not touch (and copy) the shared pages."""
     loaded, failed = [], {}
     for name in modules:
         try:
@@ -28,7 +38,14 @@ def _preload(modules: list[str]) -> dict:
             loaded.append(name)
         except Exception as exc:  # noqa: BLE001 - a missing optional module is reported, not fatal
             failed[name] = f"{type(exc).__name__}: {exc}"
+    gc.freeze()
     return {"loaded": loaded, "failed": failed}
+
+
+def _preload_request(request: dict) -> dict:
+    """Import heavy libraries a submission is about to use (only those named at start, never its own)."""
+    wanted = [name for name in request.get("modules", []) if name in _on_demand and name not in sys.modules]
+    return _preload(wanted) if wanted else {"loaded": [], "failed": {}}
 
 
 _children: set[int] = set()
@@ -59,8 +76,7 @@ def _spawn(request: dict) -> dict:
         from ipykernel.kernelapp import IPKernelApp
 
         app = IPKernelApp.instance()
-        app.initialize(["-f", request["connection_file"], "--HistoryManager.enabled=False", "--IPKernelApp.quiet=True",
-                        "--IPKernelApp.capture_fd_output=False"])
+        app.initialize(["-f", request["connection_file"], *KERNEL_OPTIONS, "--IPKernelApp.capture_fd_output=False"])
         os.write(ready_write, b"1")
         os.close(ready_write)
         app.start()
@@ -144,12 +160,16 @@ def _wipe(folder: str) -> None:
                 pass
 
 
-_HANDLERS = {"spawn": _spawn, "poll": _poll, "signal": _signal, "reap": _reap}
+_HANDLERS = {"spawn": _spawn, "poll": _poll, "signal": _signal, "reap": _reap, "preload": _preload_request}
 
 
 def main() -> None:
     config = json.loads(sys.argv[1]) if len(sys.argv) > 1 else {}
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Imports here must never come from the student's folder (the working directory): each kernel puts
+    # it back on its own sys.path, as IPython does.
+    sys.path[:] = [p for p in sys.path if p not in ("", os.getcwd())]
+    _on_demand.update(config.get("on_demand", []))
     ready = _preload(config.get("preload", []))
     out = sys.stdout
     out.write(json.dumps({"ready": True, **ready}) + "\n")

@@ -119,3 +119,25 @@ def test_without_a_sandbox_tool_grading_works_and_warns_once(root, tmp_path):
                           env={**os.environ, "GRADER_SANDBOX": "off"}, cwd=tmp_path)
     assert f"SCORES {[float(expected[n]) for n in names]}" in proc.stdout, proc.stdout + proc.stderr
     assert proc.stderr.count("SANDBOX OFF") == 1
+
+
+def test_heavy_libraries_are_loaded_into_the_zygote_on_demand_never_from_the_student(tmp_path):
+    from grader.runner.zygote import Zygote, libraries_used
+
+    numpy_only = write(tmp_path / "n" / "work.ipynb", _notebook("import numpy as np\nseen = 0"))
+    # a torch user who also ships a module named torch.py: the zygote must import the real one
+    torch_user = write(tmp_path / "t" / "work.ipynb", _notebook(
+        "import torch\nseen = int('site-packages' not in torch.__file__)"))
+    write(tmp_path / "t" / "torch.py", "raise SystemExit('the student module was imported')\n")
+    assert libraries_used(numpy_only.parent) == []
+    assert libraries_used(torch_user.parent) == ["torch"]
+    zygote = Zygote(0)
+    zygote.start()
+    try:
+        assert "torch" not in zygote.loaded  # a numpy-only class never pays for it
+        report = api.grade(torch_user.parent, parse_rubric(PROBE_RUBRIC), zygote=zygote)
+        assert "torch" in zygote.loaded
+        assert report.check("seen").status == "passed", (report.check("seen").message, report.events)
+        assert api.grade(numpy_only.parent, parse_rubric(PROBE_RUBRIC), zygote=zygote).check("seen").status == "passed"
+    finally:
+        zygote.close()

@@ -28,6 +28,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 from grader_worker import wire
 from grader_worker.bridge import MIME
+from grader_worker.zygote import KERNEL_OPTIONS
 
 from ..report import RunEvent
 from .sandbox import Sandbox
@@ -58,8 +59,7 @@ class SandboxedKernelManager(KernelManager):
     sandbox: Sandbox | None = None
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
-        argv = [sys.executable, "-m", "ipykernel_launcher", "-f", self.connection_file,
-                "--HistoryManager.enabled=False", "--IPKernelApp.quiet=True", *(extra_arguments or [])]
+        argv = [sys.executable, "-m", "ipykernel_launcher", "-f", self.connection_file, *KERNEL_OPTIONS, *(extra_arguments or [])]
         return self.sandbox.command(argv)
 
     def write_connection_file(self, **kwargs: Any) -> tuple[str, dict]:  # noqa: D102

@@ -10,6 +10,7 @@ kernel through ``ZygoteProvisioner``, registered as the ``dl-grader-zygote`` ker
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -24,9 +25,18 @@ from traitlets import Int
 
 from .sandbox import Sandbox
 
-# What a kernel's start would import anyway, plus the course's heavy libraries (a missing one is skipped).
+# What a kernel's start would import anyway, and numpy: imported when the zygote starts.
 PRELOAD = ["numpy", "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "ipykernel.debugger",
-           "ipykernel.comm", "IPython", "IPython.core.completer", "pdb", "torch", "matplotlib", "matplotlib.pyplot"]
+           "ipykernel.comm", "IPython", "IPython.core.completer", "pdb"]
+# The course's heavy libraries, imported into the zygote the first time a submission's source uses them
+# (a numpy-only class never pays seconds and hundreds of MiB for torch). The source is only a hint: a
+# library it hides is simply imported by the kernel itself. torch.optim's first step imports torch._dynamo.
+ON_DEMAND = [
+    (re.compile(rb"\b(?:import|from)\s+torch\b"), ["torch"]),
+    (re.compile(rb"\boptim\b"), ["torch._dynamo"]),
+    (re.compile(rb"\b(?:import|from)\s+matplotlib\b|%matplotlib"), ["matplotlib", "matplotlib.pyplot"]),
+]
+_SOURCE_SUFFIXES = {".ipynb", ".py"}
 _ZYGOTES: dict[int, Zygote] = {}
 
 
@@ -46,10 +56,12 @@ class Zygote:
         self._lock = threading.Lock()
         self._process: subprocess.Popen | None = None
         self.info: dict = {}
+        self.loaded: set[str] = set()
         self.kernels_started = 0
 
     def start(self) -> None:
-        argv = [sys.executable, "-m", "grader_worker.zygote", json.dumps({"preload": self.preload})]
+        on_demand = [name for _pattern, names in ON_DEMAND for name in names]
+        argv = [sys.executable, "-m", "grader_worker.zygote", json.dumps({"preload": self.preload, "on_demand": on_demand})]
         command = self.sandbox.command(argv, limited=False)
         self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                          env=self.sandbox.environment(), cwd=self.sandbox.scratch, text=True, bufsize=1)
@@ -57,6 +69,7 @@ class Zygote:
         if not line:
             raise ZygoteError(f"the zygote did not start (exit code {self._process.poll()})")
         self.info = json.loads(line)
+        self.loaded = set(self.info.get("loaded", []))
         _ZYGOTES[self.slot] = self
 
     def request(self, **request: Any) -> dict:
@@ -74,7 +87,15 @@ class Zygote:
         return reply
 
     def receive(self, submission_dir: Path) -> None:
-        """Give the slot a copy of one submission (read-only view and writable home copy)."""
+        """Give the slot a copy of one submission (read-only view and writable home copy).
+
+        The heavy libraries its source uses are imported into the zygote first, while the slot's
+        folders are still empty."""
+        wanted = libraries_used(submission_dir)
+        if wanted and not set(wanted) <= self.loaded:
+            reply = self.request(op="preload", modules=wanted)
+            self.loaded.update(reply.get("loaded", []))
+            self.loaded.update(reply.get("failed", {}))  # missing here: the kernel's own import reports it
         for target in (self.root / "submission", self.sandbox.scratch):
             shutil.copytree(submission_dir, target, dirs_exist_ok=True)
         self.sandbox.give(self.sandbox.scratch)
@@ -103,6 +124,22 @@ class Zygote:
             except Exception:  # noqa: BLE001
                 self._process.kill()
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def libraries_used(submission_dir: Path, limit: int = 64 * 2**20) -> list[str]:
+    """The ON_DEMAND libraries the notebooks and modules of a submission import (a fast textual scan)."""
+    wanted: list[str] = []
+    budget = limit
+    for path in sorted(submission_dir.rglob("*")):
+        if path.suffix not in _SOURCE_SUFFIXES or not path.is_file() or path.is_symlink() or budget <= 0:
+            continue
+        with path.open("rb") as file:
+            text = file.read(budget)
+        budget -= len(text)
+        for pattern, names in ON_DEMAND:
+            if pattern.search(text):
+                wanted += [name for name in names if name not in wanted]
+    return wanted if "torch" in wanted else [name for name in wanted if not name.startswith("torch")]
 
 
 class ZygoteProvisioner(LocalProvisioner):
