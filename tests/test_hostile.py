@@ -152,9 +152,7 @@ SLOW = {"loop_in_cell.ipynb", "loop_ignoring_interrupt", "loop_at_import", "loop
 # Grader bugs this suite found that are not fixed yet (see the closing note of 2026-11-23). Each test still
 # asserts the right behaviour; xfail(strict) makes a fix show up as an unexpected pass to be unmarked.
 KNOWN_BUGS = {
-    "bad_signature": "a kernel message with a bad signature still ends as not-gradable (jupyter_client raises in its channel thread)",
     "deep_nesting.json": "50,000-deep JSON answers: the message is not yet the expected one",
-    "fork_bomb.ipynb": "fork bomb: forked kernel copies starve the slot and the cleanup races (bug 11)",
     "yaml_bomb.yaml": "YAML alias bombs are expanded in the grader: no cap on the total size of an answer (bug 9)",
 }
 

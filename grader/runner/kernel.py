@@ -21,8 +21,11 @@ from typing import Any
 
 import nbformat
 from jupyter_client import KernelManager
+from jupyter_client.asynchronous import AsyncKernelClient
+from jupyter_client.channels import AsyncZMQSocketChannel
 from jupyter_client.kernelspec import KernelSpec
 from nbclient import NotebookClient
+from traitlets import Type
 from jupyter_core.utils import ensure_async, run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
@@ -67,6 +70,36 @@ class SandboxedKernelManager(KernelManager):
         if self.sandbox.uid is not None:
             os.chown(self.connection_file, self.sandbox.uid, self.sandbox.uid)
         return result
+
+
+class VerifiedChannel(AsyncZMQSocketChannel):
+    """A channel that drops (and counts) messages that fail their signature check or do not parse.
+
+    Only the kernel's session holds the key, but the student's code runs inside that kernel and can
+    write to its sockets: a forged message is the student's misbehaviour, not a broken grader."""
+
+    dropped = 0
+
+    async def get_msg(self, timeout: float | None = None) -> dict[str, Any]:  # noqa: D102
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if not await self.socket.poll(None if left is None else int(left * 1000)):
+                raise Empty
+            try:
+                return await self._recv()
+            except Exception:  # noqa: BLE001 - a bad signature or a malformed message
+                self.dropped += 1
+
+
+class VerifiedClient(AsyncKernelClient):
+    """The grader's kernel client: async (nbclient's timeouts need it), and deaf to forged messages."""
+
+    shell_channel_class = iopub_channel_class = stdin_channel_class = control_channel_class = Type(VerifiedChannel)
+
+    def dropped(self) -> int:
+        channels = (self._shell_channel, self._iopub_channel, self._stdin_channel, self._control_channel)
+        return sum(channel.dropped for channel in channels if channel is not None)
 
 
 class CappedClient(NotebookClient):
@@ -124,6 +157,7 @@ class KernelSession:
         self.client: CappedClient | None = None
         self.dead = False
         self.deadline: float | None = None
+        self._dropped = 0
 
     # --- life cycle ---------------------------------------------------------------------------------
 
@@ -162,7 +196,7 @@ class KernelSession:
         self._log = open(self._tmp / "kernel.log", "wb")  # noqa: SIM115 - closed in close()
         km.start_kernel(env=self.sandbox.environment(), cwd=str(self.sandbox.scratch),
                         stdout=self._log, stderr=self._log)
-        km.client_class = "jupyter_client.asynchronous.AsyncKernelClient"  # nbclient's timeouts need it
+        km.client_class = f"{__name__}.VerifiedClient"
         self.client.kc = km.client()
         self.client.kc.start_channels()
         try:
@@ -242,6 +276,10 @@ class KernelSession:
             self.events.append(RunEvent(where=where, kind="crash", message=f"the kernel broke the protocol ({type(exc).__name__}: {str(exc)[:200]}); it was stopped"))
             self._recover_from_hang()
             return
+        dropped = self.client.kc.dropped()
+        if dropped > self._dropped:
+            self.events.append(RunEvent(where=where, kind="warning", message=f"{dropped - self._dropped} message(s) from the kernel failed their signature check (forged by the code?) and were ignored"))
+            self._dropped = dropped
         if getattr(self.client, "_output_truncated", False) and not getattr(self, "_truncation_noted", False):
             self._truncation_noted = True
             self.events.append(RunEvent(where=where, kind="limit", message=f"output beyond {self.output_limit // 1024} KiB was dropped"))
