@@ -141,3 +141,24 @@ def test_heavy_libraries_are_loaded_into_the_zygote_on_demand_never_from_the_stu
         assert api.grade(numpy_only.parent, parse_rubric(PROBE_RUBRIC), zygote=zygote).check("seen").status == "passed"
     finally:
         zygote.close()
+
+
+def test_two_batches_on_one_machine_never_share_a_sandbox_uid(tmp_path):
+    """Slots number from 0 in every batch; as root each sandbox still gets a uid no other one holds,
+    so that clearing one slot's processes never kills another batch's kernel."""
+    import os
+
+    import pytest
+
+    from grader.runner.sandbox import Sandbox, bwrap_available
+
+    if os.getuid() != 0 or not bwrap_available():
+        pytest.skip("uids are per sandbox only when the grader runs as root with bubblewrap")
+    first, second = (Sandbox(scratch=tmp_path / n, submission=tmp_path, ipc_dir=tmp_path / f"ipc{n}", slot=0) for n in "ab")
+    assert first.uid is not None and second.uid is not None and first.uid != second.uid
+    uid = first.uid
+    first.close()
+    third = Sandbox(scratch=tmp_path / "c", submission=tmp_path, ipc_dir=tmp_path / "ipcc", slot=0)
+    assert third.uid == uid  # given back, taken again
+    second.close()
+    third.close()

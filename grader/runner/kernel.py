@@ -185,7 +185,7 @@ class KernelSession:
         km = SandboxedKernelManager(transport="ipc", ip=str(self.sandbox.ipc_dir / "kernel"))
         km.sandbox = self.sandbox
         km.connection_file = str(self.sandbox.ipc_dir / "kernel.json")
-        metadata = {"kernel_provisioner": {"provisioner_name": "dl-grader-zygote", "config": {"slot": self.zygote.slot}}} if self.zygote else {}
+        metadata = {"kernel_provisioner": {"provisioner_name": "dl-grader-zygote", "config": {"zygote_id": id(self.zygote)}}} if self.zygote else {}
         km._kernel_spec = KernelSpec(argv=[], display_name="sandboxed python", language="python",
                                      interrupt_mode="message", env={}, metadata=metadata)
         nb = nbformat.v4.new_notebook()
@@ -230,6 +230,8 @@ class KernelSession:
             self._log.close()
         if self.zygote is not None:
             self.zygote.reset()
+        else:
+            self.sandbox.close()
         shutil.rmtree(self._tmp, ignore_errors=True)
 
     def __enter__(self) -> KernelSession:

@@ -11,11 +11,13 @@ submission. Without bubblewrap the limits still apply and a warning says, once, 
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
 import site
 import sys
+import tempfile
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +28,7 @@ HOME = "/home/student"
 SUBMISSION = "/submission"
 WORKER_ROOT = "/opt/dl-grader"
 BASE_UID = 20000
+UID_COUNT = 4096
 _warned = False
 
 
@@ -57,11 +60,17 @@ class Sandbox:
             self.use_bwrap = bwrap_available()
         if not self.use_bwrap:
             warn_sandbox_off()
+        self._lease = UidLease(BASE_UID + self.slot) if os.getuid() == 0 and self.use_bwrap else None
 
     @property
     def uid(self) -> int | None:
-        """An unprivileged uid of this slot's own, when we are root and can isolate by uid."""
-        return BASE_UID + self.slot if os.getuid() == 0 and self.use_bwrap else None
+        """An unprivileged uid of this sandbox's own, when we are root and can isolate by uid."""
+        return self._lease.uid if self._lease is not None else None
+
+    def close(self) -> None:
+        """Give the uid back (after every process of it is gone)."""
+        if self._lease is not None:
+            self._lease.release()
 
     @property
     def home(self) -> str:
@@ -154,6 +163,40 @@ class Sandbox:
         for key, value in self.environment().items():
             args += ["--setenv", key, value]
         return args
+
+
+class UidLease:
+    """An unprivileged uid held by one sandbox alone, through an exclusive lock on a file of its own.
+
+    Slots number from 0 in every batch, so two batches on one machine (two TAs, a test run beside a
+    grading run) would otherwise share uids, and clearing "every process of the uid" after one student
+    would kill another batch's kernel. The lock goes with the process that holds it, even if it dies.
+    """
+
+    folder = Path(tempfile.gettempdir()) / "dl-grader-uids"
+
+    def __init__(self, preferred: int):
+        self.folder.mkdir(mode=0o700, exist_ok=True)
+        start = preferred - BASE_UID
+        for offset in range(UID_COUNT):
+            uid = BASE_UID + (start + offset) % UID_COUNT
+            fd = os.open(self.folder / str(uid), os.O_CREAT | os.O_RDWR, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                continue
+            self.uid, self._fd = uid, fd
+            return
+        raise RuntimeError(f"all {UID_COUNT} sandbox uids from {BASE_UID} are in use")
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def __del__(self) -> None:
+        self.release()
 
 
 def _dirs_for(path: Path) -> list[str]:

@@ -37,7 +37,7 @@ ON_DEMAND = [
     (re.compile(rb"\b(?:import|from)\s+matplotlib\b|%matplotlib"), ["matplotlib", "matplotlib.pyplot"]),
 ]
 _SOURCE_SUFFIXES = {".ipynb", ".py"}
-_ZYGOTES: dict[int, Zygote] = {}
+_ZYGOTES: dict[int, Zygote] = {}  # by id(): the provisioner finds its zygote through its config
 
 
 class ZygoteError(RuntimeError):
@@ -70,7 +70,7 @@ class Zygote:
             raise ZygoteError(f"the zygote did not start (exit code {self._process.poll()})")
         self.info = json.loads(line)
         self.loaded = set(self.info.get("loaded", []))
-        _ZYGOTES[self.slot] = self
+        _ZYGOTES[id(self)] = self
 
     def request(self, **request: Any) -> dict:
         with self._lock:
@@ -115,8 +115,7 @@ class Zygote:
             leftover.unlink(missing_ok=True)
 
     def close(self) -> None:
-        if _ZYGOTES.get(self.slot) is self:
-            del _ZYGOTES[self.slot]
+        _ZYGOTES.pop(id(self), None)
         if self._process is not None:
             try:
                 self._process.stdin.close()
@@ -145,12 +144,12 @@ def libraries_used(submission_dir: Path, limit: int = 64 * 2**20) -> list[str]:
 class ZygoteProvisioner(LocalProvisioner):
     """Launches a kernel by asking the slot's zygote to fork one (instead of starting a process)."""
 
-    slot = Int(0, config=True)
+    zygote_id = Int(0, config=True)
     zygote_pid: int | None = None
 
     @property
     def zygote(self) -> Zygote:
-        return _ZYGOTES[self.slot]
+        return _ZYGOTES[self.zygote_id]
 
     @property
     def has_process(self) -> bool:
