@@ -10,6 +10,7 @@ shown.
 
 from __future__ import annotations
 
+import reprlib
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -20,6 +21,12 @@ from .rubric import Tolerance
 
 class AnswerFormatError(ValueError):
     """The student's value is not numeric data of a usable form."""
+
+
+# Quotes a student's value in a message: a few levels and items only, so that a huge or deeply nested
+# value is neither copied into the report nor walked in full (a plain repr() of it is slow or recurses).
+_QUOTE = reprlib.Repr()
+_QUOTE.maxlevel, _QUOTE.maxstring, _QUOTE.maxother = 3, 40, 40
 
 
 @dataclass(frozen=True)
@@ -61,7 +68,7 @@ def _check_plain_numbers(value: Any, depth: int = 0) -> None:
         for item in value:
             _check_plain_numbers(item, depth + 1)
         return
-    shown = repr(value)
+    shown = _QUOTE.repr(value)
     shown = shown if len(shown) <= 40 else shown[:37] + "..."
     raise AnswerFormatError(f"expected a number or a list of numbers, got {type(value).__name__} {shown}")
 

@@ -211,7 +211,7 @@ class FunctionChecker:
             failing = comparator(check)(got, expected)
             common.update(rel_error=failing.rel_error, max_abs_error=failing.max_abs_error)
         return base.model_copy(update=dict(status=status, message=message, feedback=check.feedback.failed,
-                                           got=plain(got), expected=plain(expected), **common))
+                                           got=shown(got), expected=shown(expected), **common))
 
 
 # --- helpers ----------------------------------------------------------------------------------------
@@ -275,6 +275,30 @@ def plain(value: Any) -> Any:
     if isinstance(value, float) and not np.isfinite(value):
         return str(value)
     return value
+
+
+MAX_SHOWN = 10_000  # elements of a value copied into a report; a larger one is shown as an excerpt
+
+
+def shown(value: Any) -> Any:
+    """A value for the report: in full (``plain``) up to MAX_SHOWN elements, else a short excerpt, so a
+    student's huge answer is never copied into the report."""
+    return plain(value) if _elements(value, MAX_SHOWN) <= MAX_SHOWN else f"{short(value)} (too large to show in full)"
+
+
+def _elements(value: Any, limit: int) -> int:
+    """How many elements a value holds, counting stopped just past ``limit``."""
+    count, stack = 0, [value]
+    while stack and count <= limit:
+        item = stack.pop()
+        if isinstance(item, np.ndarray):
+            count += item.size
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        count += 1
+    return count
 
 
 def short(value: Any) -> str:

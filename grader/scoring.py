@@ -18,7 +18,7 @@ import numpy as np
 from .compare import AnswerFormatError, Comparison, as_numeric, comparator
 from .distractors import detect, told_apart
 from .expressions import Evaluator, ExpressionError
-from .function_checks import HIDDEN_FAILURE, FunctionChecker, ReferenceError_, error_text, plain
+from .function_checks import HIDDEN_FAILURE, FunctionChecker, ReferenceError_, error_text, shown as shown_value
 from .report import CheckResult, QuestionResult
 from .rubric import FunctionCheck, ManualCheck, Rubric, TrainingCheck, ValueCheck, answer_refs
 from .runner.kernel import Outcome
@@ -123,7 +123,7 @@ class Scorer:
             raise ReferenceError_(f"check {check.id}: {exc}") from exc
         same = comparator(check)
         result = same(outcome.value, expected)
-        shown = dict(got=plain(outcome.value), expected=plain(expected))
+        shown = dict(got=shown_value(outcome.value), expected=shown_value(expected))
         candidates = [(d, (lambda d=d: self._true(d.as_call()))) for d in check.distractors]
         if result.ok:
             note = check.convention if check.convention and told_apart(expected, candidates, same) else None

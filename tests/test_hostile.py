@@ -149,21 +149,7 @@ SLOW = {"loop_in_cell.ipynb", "loop_ignoring_interrupt", "loop_at_import", "loop
         "fork_bomb.ipynb", "memory_bomb.ipynb", "output_flood.ipynb"}
 
 
-# Grader bugs this suite found that are not fixed yet (see the closing note of 2026-11-23). Each test still
-# asserts the right behaviour; xfail(strict) makes a fix show up as an unexpected pass to be unmarked.
-KNOWN_BUGS = {
-    "deep_nesting.json": "50,000-deep JSON answers: the message is not yet the expected one",
-    "yaml_bomb.yaml": "YAML alias bombs are expanded in the grader: no cap on the total size of an answer (bug 9)",
-}
-
-
-def _example_param(name: str):
-    if name in KNOWN_BUGS:
-        return pytest.param(name, marks=pytest.mark.xfail(reason=KNOWN_BUGS[name], strict=name != "fork_bomb.ipynb"))
-    return name
-
-
-@pytest.mark.parametrize("name", [_example_param(n) for n in sorted(EXAMPLES)])
+@pytest.mark.parametrize("name", sorted(EXAMPLES))
 def test_hostile_example(name: str) -> None:
     """Graded as a batch grades (grade_many, `grader grade`, `grader validate`): a kernel forked from the
     slot's warm zygote, which then serves the next example."""
