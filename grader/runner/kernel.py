@@ -65,6 +65,15 @@ class SandboxedKernelManager(KernelManager):
         argv = [sys.executable, "-m", "ipykernel_launcher", "-f", self.connection_file, *KERNEL_OPTIONS, *(extra_arguments or [])]
         return self.sandbox.command(argv)
 
+    async def _async_start_kernel(self, **kw: Any) -> None:
+        """jupyter_client's start_kernel without the fixed 10 ms pause it adds for its own tests."""
+        self._attempted_start = True
+        kernel_cmd, kw = await self._async_pre_start_kernel(**kw)
+        await self._async_launch_kernel(kernel_cmd, **kw)
+        await self._async_post_start_kernel(**kw)
+
+    start_kernel = run_sync(_async_start_kernel)
+
     def write_connection_file(self, **kwargs: Any) -> tuple[str, dict]:  # noqa: D102
         result = super().write_connection_file(**kwargs)
         if self.sandbox.uid is not None:
@@ -371,15 +380,13 @@ async def _shell_reply(kc: Any, msg_id: str, wait: float) -> bool:
 
 
 async def _iopub_delivers(kc: Any, wait: float) -> bool:
+    """One message arrived on IOPub (the rest that kernel_info published is skipped by nbclient, which
+    reads only the replies to its own requests)."""
     try:
         await kc.get_iopub_msg(timeout=wait)
     except Empty:
         return False
-    try:
-        while True:  # drain the rest of what kernel_info published
-            await kc.get_iopub_msg(timeout=0.005)
-    except Empty:
-        return True
+    return True
 
 
 def _outcome(reply: Any) -> Outcome:
