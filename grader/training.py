@@ -39,6 +39,19 @@ class _MissingAnswer(Exception):
     pass
 
 
+def _once(memo: dict[str, Any], name: str, compute: Callable[[], Any]) -> Any:
+    """``compute()`` the first time ``name`` is asked for; later, the same value or the same failure
+    again (a training step that failed is not run a second time)."""
+    if name not in memo:
+        try:
+            memo[name] = compute()
+        except MetricFailure as exc:
+            memo[name] = exc
+    if isinstance(memo[name], MetricFailure):
+        raise memo[name]
+    return memo[name]
+
+
 class ExperimentRun:
     """One experiment for one submission: steps run on demand and once, metrics measured here."""
 
@@ -64,15 +77,7 @@ class ExperimentRun:
 
     def step(self, name: str) -> Outcome:
         """The step's outcome (a handle, or plain data); a MetricFailure when it did not work."""
-        if name not in self._outcomes:
-            try:
-                self._outcomes[name] = self._run(self.steps[name])
-            except MetricFailure as exc:
-                self._outcomes[name] = exc
-        found = self._outcomes[name]
-        if isinstance(found, MetricFailure):
-            raise found
-        return found
+        return _once(self._outcomes, name, lambda: self._run(self.steps[name]))
 
     def _run(self, step: Step) -> Outcome:
         parent = self.step(step.of) if step.of else None
@@ -123,15 +128,8 @@ class ExperimentRun:
     # --- metrics --------------------------------------------------------------------------------------
 
     def metric(self, name: str) -> Any:
-        if name not in self._metrics:
-            try:
-                self._metrics[name] = self._measure(self.experiment.metrics[name])
-            except MetricFailure as exc:
-                self._metrics[name] = exc
-        found = self._metrics[name]
-        if isinstance(found, MetricFailure):
-            raise found
-        return found
+        """The metric's value; a MetricFailure when it could not be measured."""
+        return _once(self._metrics, name, lambda: self._measure(self.experiment.metrics[name]))
 
     def _measure(self, metric: Metric) -> Any:
         if metric.answer is not None:
