@@ -162,3 +162,15 @@ def test_two_batches_on_one_machine_never_share_a_sandbox_uid(tmp_path):
     assert third.uid == uid  # given back, taken again
     second.close()
     third.close()
+
+
+def test_ci_grades_with_the_sandbox_on():
+    """`.ci/run` installs bubblewrap (scripts/setup.sh): there, grading without it would hide a gap."""
+    import os
+
+    from grader.runner.sandbox import bwrap_available
+
+    if os.environ.get("CI"):
+        assert bwrap_available(), "bubblewrap is missing or cannot create namespaces in CI"
+    else:
+        assert isinstance(bwrap_available(), bool)
