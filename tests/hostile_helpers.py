@@ -75,9 +75,8 @@ def worker_slot() -> int:
     return 40 + 100 * index + _burned
 
 
-def kill_slot(slot: int) -> None:
-    """Kill what a hung submission left running: every process of the slot's sandbox uid."""
-    uid = BASE_UID + slot
+def kill_uid(uid: int) -> None:
+    """Kill what a hung submission left running: every process of its sandbox uid."""
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -135,7 +134,8 @@ def grade_within(path: Path, assignment: Assignment, deadline: float, slot: int 
     elapsed = time.monotonic() - started
     if thread.is_alive():
         global _burned
-        kill_slot(slot)
+        # a zygote's sandbox leased its uid; a cold one asks for BASE_UID + slot, free unless another holds it
+        kill_uid(zygote.sandbox.uid if zygote is not None and zygote.sandbox.uid is not None else BASE_UID + slot)
         if warm:
             _discard_zygote(slot)
         _burned += 1
