@@ -36,6 +36,7 @@ ON_DEMAND = [
     (re.compile(rb"\boptim\b"), ["torch._dynamo"]),
     (re.compile(rb"\b(?:import|from)\s+matplotlib\b|%matplotlib"), ["matplotlib", "matplotlib.pyplot"]),
 ]
+ON_DEMAND_NAMES = {name for _pattern, names in ON_DEMAND for name in names}
 _SOURCE_SUFFIXES = {".ipynb", ".py"}
 _ZYGOTES: dict[int, Zygote] = {}  # by id(): the provisioner finds its zygote through its config
 
@@ -60,8 +61,7 @@ class Zygote:
         self.kernels_started = 0
 
     def start(self) -> None:
-        on_demand = [name for _pattern, names in ON_DEMAND for name in names]
-        argv = [sys.executable, "-m", "grader_worker.zygote", json.dumps({"preload": self.preload, "on_demand": on_demand})]
+        argv = [sys.executable, "-m", "grader_worker.zygote", json.dumps({"preload": self.preload, "on_demand": sorted(ON_DEMAND_NAMES)})]
         command = self.sandbox.command(argv, limited=False)
         self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                          env=self.sandbox.environment(), cwd=self.sandbox.scratch, text=True, bufsize=1)
@@ -91,7 +91,7 @@ class Zygote:
 
         The heavy libraries its source uses are imported into the zygote first, while the slot's
         folders are still empty."""
-        wanted = libraries_used(submission_dir)
+        wanted = [] if self.loaded >= ON_DEMAND_NAMES else libraries_used(submission_dir)  # (no scan once all are in)
         if wanted and not set(wanted) <= self.loaded:
             reply = self.request(op="preload", modules=wanted)
             self.loaded.update(reply.get("loaded", []))
