@@ -28,7 +28,7 @@ from pathlib import Path
 import psutil
 
 from benchmarks.nbgrader_baseline import make_nbgrader_notebooks, time_nbgrader_autograde
-from grader import Assignment, grade_many
+from grader import grade_class, load_assignment
 from grader.runner.sandbox import bwrap_available
 from grader.runner.zygote import Zygote
 
@@ -68,10 +68,10 @@ class PeakMemory:
 
 
 def ours(notebooks: list[Path], jobs: int, warm: bool) -> dict:
-    assignment = Assignment.load(RUBRIC)
+    assignment = load_assignment(RUBRIC)
     with PeakMemory() as memory:
         started = time.perf_counter()
-        reports = grade_many(notebooks, assignment, jobs=jobs, warm=warm)
+        reports = grade_class(notebooks, assignment, jobs=jobs, warm=warm, class_folders=False).reports
         seconds = time.perf_counter() - started
     not_graded = [r.submission for r in reports if r.status != "graded"]
     return {"seconds": seconds, "per_notebook": seconds / len(notebooks), "scores": {r.submission: r.score for r in reports},

@@ -1,14 +1,17 @@
 """dl-grader: sandboxed, automated grading of deep-learning assignments.
 
-``grade(submission, rubric) -> Report`` is the whole API most callers need; the ``grader`` command
-line is a thin layer over it.
+``grade(submission, rubric) -> Report`` and ``grade_class(paths, rubric, ...) -> ClassResult`` are
+the whole API most callers need; the ``grader`` command line is a thin layer over them.
 """
 
-__version__ = "0.1.0"
+from .api import ClassResult, grade, grade_class
+from .assignment import Assignment, load_assignment
+from .errors import RubricError
+from .late import LatePolicy, LateSubmissions
+from .report import Report
+from .rubric import Rubric, load_rubric
+from .selfcheck import check
+from .version import __version__
 
-from .api import Assignment, grade, grade_many  # noqa: E402
-from .report import Report  # noqa: E402
-from .rubric import Rubric, RubricError, load_rubric  # noqa: E402
-from .selfcheck import check  # noqa: E402
-
-__all__ = ["Assignment", "Report", "Rubric", "RubricError", "check", "grade", "grade_many", "load_rubric", "__version__"]
+__all__ = ["Assignment", "ClassResult", "LatePolicy", "LateSubmissions", "Report", "Rubric", "RubricError", "check", "grade",
+           "grade_class", "load_assignment", "load_rubric", "__version__"]

@@ -1,277 +1,158 @@
-"""The plain Python API under the CLI: ``grade(submission, rubric) -> Report`` and batch grading.
+"""The plain Python API under the CLI: ``grade(submission, rubric) -> Report`` and ``grade_class``.
 
-One broken submission never stops a batch: anything unexpected while grading it becomes a
-"not-gradable" report with the reason, and the batch goes on.
+Both travel the one path: find and name the submissions (``grader.submissions``), stage each into a
+private copy, grade it under the runner's fault policy (``grader.grading``), apply the late policy,
+then write the reports. One broken submission never stops a batch: anything unexpected while grading
+it becomes a not-gradable report with the reason, and the batch goes on.
 """
 
 from __future__ import annotations
 
-import os
-import queue
-import shutil
-import stat
 import tempfile
-import time
-import traceback
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
-import nbformat
-
-from . import __version__
+from .assignment import Assignment, load_assignment
 from .cache import ReportCache, cache_key
-from .kit import is_kit, load_kit
-from .expressions import ExpressionError, load_reference
-from .report import Report, RunEvent
-from .rubric import Rubric, load_rubric
-from .runner.kernel import InfrastructureError, KernelSession
-from .runner.zygote import Zygote, ZygoteError
-from .scoring import ReferenceError_, Scorer
-from .student import StudentWork
-from .submission import MAX_NOTEBOOK_BYTES, SubmissionError, discover, read_answers, submission_name
+from .executors import Job, executor_for
+from .grading import grade_with_retry, not_gradable
+from .late import LateSubmissions
+from .report import Report
+from .reporters import CLASS_FORMATS, DEFAULT_FORMATS, write_class, write_submission
+from .rubric import Rubric
+from .runner.pool import ZygotePool
+from .submissions.classes import Entry, Skipped, find_submissions
+from .submissions.names import submission_name
+from .submissions.staging import stage
+
+RubricLike = Assignment | Rubric | Path | str
+
+
+def grade(submission: Path | str, rubric: RubricLike, *, name: str | None = None,
+          manual: Mapping[str, Any] | None = None, sandbox: bool | None = None, late: LateSubmissions | None = None,
+          exclude: Iterable[Path] = (), pool: ZygotePool | None = None, slot: int = 0) -> Report:
+    """Grade one submission (a file or a folder) against a rubric (or a kit, or a loaded Assignment).
+
+    ``exclude``: paths inside a folder submission that are not the student's work (a kit, the grader's
+    own outputs). ``pool``: warm zygotes to fork this submission's kernel from (a batch passes one).
+    """
+    assignment = load_assignment(rubric)
+    path = Path(submission)
+    name = name or submission_name(path)
+    own_pool = pool is None
+    pool = pool or ZygotePool(use_bwrap=sandbox, warm=False)
+    try:
+        with tempfile.TemporaryDirectory(prefix="dl-grader-staged-") as tmp:
+            staged = stage(path, Path(tmp) / "submission", exclude=exclude)
+            report = grade_with_retry(staged, assignment, name=name, path=path, pool=pool, slot=slot, manual=manual,
+                                      sandbox=sandbox)
+    finally:
+        if own_pool:
+            pool.close()
+    return late.apply(report) if late is not None else report
 
 
 @dataclass
-class Assignment:
-    """A rubric with its reference functions loaded: what grading one class needs, loaded once."""
+class ClassResult:
+    """What ``grade_class`` did: a report per submission (in order), what it skipped, where it wrote."""
 
-    rubric: Rubric
-    functions: Mapping[str, Callable]
-    path: str = "<rubric>"
+    assignment: Assignment
+    reports: list[Report]
+    skipped: list[Skipped] = field(default_factory=list)
+    out: Path | None = None
+    late: LateSubmissions | None = None
+    cached: int = 0
 
-    @classmethod
-    def load(cls, rubric: Rubric | Path | str) -> Assignment:
-        """From a Rubric, a rubric file, or a student kit folder (see ``grader.kit``)."""
-        if isinstance(rubric, Rubric):
-            return cls(rubric, load_reference(rubric), "<rubric>")
-        if is_kit(Path(rubric)):
-            loaded, recorded = load_kit(Path(rubric))
-            return cls(loaded, recorded, str(rubric))
-        loaded = load_rubric(rubric)
-        return cls(loaded, load_reference(loaded, str(rubric)), str(rubric))
+    @property
+    def graded(self) -> list[Report]:
+        return [r for r in self.reports if r.status == "graded"]
+
+    @property
+    def mean(self) -> float | None:
+        graded = self.graded
+        return sum(r.final_score for r in graded) / len(graded) if graded else None
+
+    def unmatched_timestamps(self) -> tuple[list[str], list[str]]:
+        """(graded submissions without a timestamp, timestamps that match no submission)."""
+        return self.late.unmatched(self.reports) if self.late is not None else ([], [])
 
 
-def grade(submission: Path | str, rubric: Assignment | Rubric | Path | str, *,
-          manual: Mapping[str, Any] | None = None, slot: int = 0, sandbox: bool | None = None,
-          zygote: Zygote | None = None) -> Report:
-    """Grade one submission (a file or a folder) against a rubric.
+def grade_class(paths: Iterable[Path | str], rubric: RubricLike, *, out: Path | str | None = None, jobs: int = 1,
+                executor: str = "local", cache: bool | ReportCache = True,
+                overrides: Mapping[str, Mapping[str, Any]] | None = None, late: LateSubmissions | None = None,
+                formats: Iterable[str] = DEFAULT_FORMATS, class_folders: bool | None = None, sandbox: bool | None = None,
+                warm: bool = True, on_found: Callable[[int], None] | None = None,
+                on_done: Callable[[Report], None] | None = None) -> ClassResult:
+    """Grade a class: ``paths`` are class folders (each entry one student) or single submissions.
 
-    ``zygote``: a warm kernel parent to fork this submission's kernel from (see ``grade_many``).
+    ``executor``: ``"local"`` (``jobs`` at a time, one warm zygote per job slot) or a dask scheduler's
+    address (``tcp://host:8786``, or ``local:N`` for a LocalCluster of N workers here). ``cache``: reuse
+    the reports of unchanged submissions (True: in ``out/.cache``). ``overrides``: TA points by
+    submission name. ``late``: a late policy with the hand-in times. With ``out``, every report is
+    written (``formats``) as soon as it is done, the class outputs at the end. ``class_folders``: see
+    ``grader.submissions.classes.find_submissions``. ``on_found(count)`` is told how many submissions
+    were found before grading starts; ``on_done(report)`` gets each report. Reports come back in the
+    order found.
     """
-    assignment = rubric if isinstance(rubric, Assignment) else Assignment.load(rubric)
-    started = time.monotonic()
-    path = Path(submission)
-    try:
-        report = _grade(path, assignment, manual or {}, slot, sandbox, zygote)
-    except (InfrastructureError, ReferenceError_, ExpressionError) as exc:
-        report = not_gradable(path, assignment, str(exc))
-    except Exception as exc:  # noqa: BLE001 - a grader bug must not look like the student's zero
-        report = not_gradable(path, assignment, f"internal error: {type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}")
-    report.seconds = round(time.monotonic() - started, 3)
-    return report
+    assignment = load_assignment(rubric)
+    formats = tuple(formats)
+    target = Path(out) if out is not None else None
+    found = find_submissions(paths, class_folders, reserved=_reserved_names())
+    if on_found is not None:
+        on_found(len(found.entries))
+    store = cache if isinstance(cache, ReportCache) else ReportCache(target / ".cache") if cache and target else None
+    overrides = overrides or {}
+    reports: list[Report | None] = [None] * len(found.entries)
+    result = ClassResult(assignment, [], found.skipped, target, late)
 
-
-def _grade(path: Path, assignment: Assignment, manual: Mapping[str, Any], slot: int, sandbox: bool | None,
-           zygote: Zygote | None) -> Report:
-    rubric = assignment.rubric
-    events: list[RunEvent] = []
-    staging = tempfile.TemporaryDirectory(prefix="dl-grader-staged-")
-    try:
-        staged = stage(path, Path(staging.name), events)
-        return _grade_staged(path, staged, assignment, manual, slot, sandbox, zygote, events)
-    finally:
-        staging.cleanup()
-
-
-def _grade_staged(path: Path, staged: Path, assignment: Assignment, manual: Mapping[str, Any], slot: int,
-                  sandbox: bool | None, zygote: Zygote | None, events: list[RunEvent]) -> Report:
-    rubric = assignment.rubric
-    try:
-        submission = discover(staged)
-    except SubmissionError as exc:
-        events.append(RunEvent(where=path.name, kind="error", message=str(exc).replace(str(staged), path.name)))
-        questions = Scorer(rubric, assignment.functions).score(StudentWork(), manual)
-        return _report(path, path.stem if path.suffix else path.name, assignment, questions, events)
-    answers: dict[str, Any] = {}
-    for file in submission.answer_files:
-        values, problems = read_answers(file)
-        answers.update(values)
-        events += [RunEvent(where=file.name, kind="error", message=p) for p in problems]
-    session = None
-    if submission.has_code:
-        limits = rubric.limits
-        session = KernelSession(submission.folder, cell_timeout=limits.cell_timeout, call_timeout=limits.call_timeout,
-                                output_limit=limits.output_kb * 1024, slot=slot, use_bwrap=sandbox, zygote=zygote,
-                                memory_mb=limits.memory_mb, total_timeout=limits.total_timeout)
-    try:
-        if session is not None:
-            session.start()
-            for notebook_path in submission.notebooks:
-                notebook = _read_notebook(notebook_path, events)
-                if notebook is not None:
-                    session.run_notebook(notebook)
-            if submission.modules:
-                session.load_modules(submission.modules)
-        questions = Scorer(rubric, assignment.functions).score(StudentWork(answers, session), manual)
-    finally:
-        if session is not None:
-            events += session.events
-            session.close()
-    return _report(path, submission.name, assignment, questions, events)
-
-
-def stage(path: Path, into: Path, events: list[RunEvent]) -> Path:
-    """A private copy of one submission, regular files only.
-
-    Only this copy is ever shown to the sandbox: never the folder a single file lies in (the class),
-    never what a symbolic link points to, never a pipe or device. What is left out is reported.
-    """
-    if path.is_symlink() or not (path.is_file() or path.is_dir()):
-        events.append(RunEvent(where=path.name, kind="error", message="not a regular file or folder; not graded"))
-        target = into / path.name
-        target.mkdir()
-        return target
-    if path.is_file():
-        target = into / path.name
-        shutil.copyfile(path, target)
-        return target
-    target = into / path.name
-    target.mkdir()
-    for root, dirs, files in os.walk(path):  # os.walk does not follow symbolic links to folders
-        relative = Path(root).relative_to(path)
-        for name in dirs:
-            if (Path(root) / name).is_symlink():
-                events.append(RunEvent(where=str(relative / name), kind="warning", message="a symbolic link: left out"))
-            else:
-                (target / relative / name).mkdir()
-        for name in files:
-            source = Path(root) / name
-            mode = source.lstat().st_mode
-            if stat.S_ISREG(mode):
-                shutil.copyfile(source, target / relative / name)
-            else:
-                kind = "a symbolic link" if stat.S_ISLNK(mode) else "a special file (a pipe, socket or device)"
-                events.append(RunEvent(where=str(relative / name), kind="warning", message=f"{kind}: left out"))
-    return target
-
-
-def _read_notebook(path: Path, events: list[RunEvent]) -> nbformat.NotebookNode | None:
-    """Read (and upgrade to v4) a notebook; a broken one is reported, not executed."""
-    if path.stat().st_size > MAX_NOTEBOOK_BYTES:
-        events.append(RunEvent(where=path.name, kind="error", message=f"notebook is larger than {MAX_NOTEBOOK_BYTES // 2**20} MiB; not run"))
-        return None
-    try:
-        notebook = nbformat.read(path, as_version=4)
-    except Exception as exc:  # noqa: BLE001 - not JSON, not a notebook, unknown version
-        events.append(RunEvent(where=path.name, kind="error", message=f"not a readable notebook: {str(exc).splitlines()[0][:200]}"))
-        return None
-    cells = notebook.get("cells")
-    if not isinstance(cells, list):
-        events.append(RunEvent(where=path.name, kind="error", message="notebook has no list of cells"))
-        return None
-    return notebook
-
-
-def _report(path: Path, name: str, assignment: Assignment, questions: list, events: list[RunEvent]) -> Report:
-    return Report(submission=name, path=str(path), rubric=assignment.rubric.id, questions=questions, events=events,
-                  score=round(sum(q.score for q in questions), 6), max_score=assignment.rubric.max_points,
-                  grader_version=__version__)
-
-
-def not_gradable(path: Path, assignment: Assignment, reason: str) -> Report:
-    """A report that says the grader could not grade: no score, the reason instead."""
-    name = submission_name(path)
-    return Report(submission=name, path=str(path), rubric=assignment.rubric.id, status="not-gradable", reason=reason,
-                  score=0.0, max_score=assignment.rubric.max_points, questions=[], grader_version=__version__)
-
-
-def grade_many(submissions: Iterable[Path], rubric: Assignment | Rubric | Path | str, *, jobs: int = 1,
-               manual: Mapping[str, Mapping[str, Any]] | None = None, sandbox: bool | None = None,
-               warm: bool = True, cache: ReportCache | None = None,
-               on_done: Callable[[Report], None] | None = None) -> list[Report]:
-    """Grade submissions, ``jobs`` at a time; results come back in the order given.
-
-    With ``warm`` (the default) each job slot keeps one sandboxed zygote that forks a fresh kernel per
-    submission, so no submission pays for starting Python and importing torch. A submission that
-    could not be graded is retried once on a fresh zygote before it is reported as not-gradable.
-    With a ``cache``, unchanged submissions get their earlier report back without running anything.
-    """
-    assignment = rubric if isinstance(rubric, Assignment) else Assignment.load(rubric)
-    paths = list(submissions)
-    slots: queue.Queue[int] = queue.Queue()
-    for slot in range(max(1, jobs)):
-        slots.put(slot)
-    pool = ZygotePool(use_bwrap=sandbox) if warm else None
-
-    def one(path: Path) -> Report:
-        name = submission_name(path)
-        key = cache_key(path, assignment.rubric, (manual or {}).get(name)) if cache else ""
-        cached = cache.get(key) if cache else None
-        if cached is not None:
-            if on_done is not None:
-                on_done(cached)
-            return cached
-        slot = slots.get()
-        try:
-            report = grade(path, assignment, manual=(manual or {}).get(name), slot=slot, sandbox=sandbox,
-                           zygote=pool.get(slot) if pool else None)
-            if report.status == "not-gradable" and pool is not None:
-                pool.restart(slot)
-                report = grade(path, assignment, manual=(manual or {}).get(name), slot=slot, sandbox=sandbox,
-                               zygote=pool.get(slot))
-        finally:
-            slots.put(slot)
-        if cache is not None:
-            cache.put(key, report)
+    def finish(index: int, entry: Entry, report: Report) -> None:
+        report = report.model_copy(update={"submission": entry.name, "path": str(entry.path)})
+        if late is not None:
+            report = late.apply(report)
+        if target is not None:
+            write_submission(report, target, formats)
+        reports[index] = report
         if on_done is not None:
             on_done(report)
-        return report
 
-    try:
-        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool_executor:
-            return list(pool_executor.map(one, paths))
-    finally:
-        if pool is not None:
-            pool.close()
-
-
-class ZygotePool:
-    """One warm zygote per job slot, started on first use; a slot whose zygote fails runs cold."""
-
-    def __init__(self, use_bwrap: bool | None = None):
-        self.use_bwrap = use_bwrap
-        self._zygotes: dict[int, Zygote | None] = {}
-
-    def get(self, slot: int) -> Zygote | None:
-        if slot not in self._zygotes:
-            zygote = Zygote(slot, use_bwrap=self.use_bwrap)
+    def jobs_to_run():
+        for index, entry in enumerate(found.entries):
+            manual = next((overrides[k] for k in entry.keys if k in overrides), None)
+            job = Job(index, entry, manual)
             try:
-                zygote.start()
-            except (ZygoteError, OSError):
-                zygote.close()
-                zygote = None
-            self._zygotes[slot] = zygote
-        return self._zygotes[slot]
+                job.staged = stage(entry.path, job.folder / "submission")
+                key = cache_key(job.staged, assignment.rubric, manual) if store else ""
+                cached = store.get(key) if store else None
+            except Exception as exc:  # noqa: BLE001 - one unreadable submission never stops the batch
+                job.close()
+                finish(index, entry, not_gradable(entry.name, entry.path, assignment,
+                                                  f"could not be staged: {type(exc).__name__}: {exc}"))
+                continue
+            if cached is not None:
+                result.cached += 1
+                job.close()
+                finish(index, entry, cached)
+                continue
+            job.key = key
+            yield job
 
-    def restart(self, slot: int) -> None:
-        zygote = self._zygotes.pop(slot, None)
-        if zygote is not None:
-            zygote.close()
+    def done(job: Job, report: Report) -> None:
+        if store is not None:
+            store.put(job.key, report)
+        finish(job.index, job.entry, report)
 
-    def close(self) -> None:
-        for slot in list(self._zygotes):
-            self.restart(slot)
-
-
-def is_class_folder(folder: Path) -> bool:
-    """A folder with sub-folders (or a manifest) holds a class; a folder of plain files is one student."""
-    return any(p.is_dir() and not p.name.startswith((".", "_")) or p.name.startswith("manifest.") for p in Path(folder).iterdir())
+    run = executor_for(executor, jobs=jobs, sandbox=sandbox, warm=warm)
+    run(jobs_to_run(), assignment, done)
+    result.reports = [r for r in reports if r is not None]
+    if target is not None:
+        write_class(result.reports, assignment.rubric, target, formats, skipped=result.skipped)
+    return result
 
 
-def list_submissions(folder: Path) -> list[Path]:
-    """The submissions in a class folder: each notebook, module, answers file or sub-folder is one student."""
-    skip = {"manifest.yaml", "manifest.yml", "overrides.yaml", "overrides.yml"}
-    entries = [p for p in sorted(Path(folder).iterdir()) if not p.name.startswith((".", "_")) and p.name not in skip]
-    return [p for p in entries if p.is_dir() or p.suffix in {".ipynb", ".py", ".yaml", ".yml", ".json"}]
+def _reserved_names() -> set[str]:
+    """Names a submission's report folder may not take: the class outputs beside them, and the cache."""
+    return {name for name, _writer in CLASS_FORMATS.values()} | {".cache"}
+
+
+__all__ = ["ClassResult", "grade", "grade_class", "grade_with_retry"]

@@ -1,6 +1,7 @@
 """Regrading unchanged work is free: reports cached by a hash of submission, rubric and references.
 
-The key covers every byte of the submission, the validated rubric, the source of the reference
+The key covers every byte of the staged submission (the copy the runner sees, so links and special
+files are never opened for it), the validated rubric, the source of the reference
 package, the TA overrides and the grader's version; change any of them and the work is graded again.
 Reports that could not be graded are never cached.
 """
@@ -13,21 +14,22 @@ import json
 from pathlib import Path
 from typing import Any, Mapping
 
-from . import __version__
 from .report import Report
 from .rubric import Rubric
+from .submissions.staging import Staged
+from .version import __version__
 
 
-def cache_key(submission: Path, rubric: Rubric, manual: Mapping[str, Any] | None = None) -> str:
+def cache_key(staged: Staged, rubric: Rubric, manual: Mapping[str, Any] | None = None) -> str:
     digest = hashlib.sha256()
     digest.update(f"dl-grader {__version__}\n".encode())
     digest.update(rubric.model_dump_json(warnings=False).encode())
     digest.update(json.dumps(manual or {}, sort_keys=True, default=str).encode())
     for path in _reference_files(rubric):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    files = [submission] if submission.is_file() else sorted(p for p in submission.rglob("*") if p.is_file())
-    for path in files:
-        digest.update(str(path.relative_to(submission.parent)).encode() + b"\0" + path.read_bytes())
+    for relative in staged.files():
+        digest.update(relative.encode("utf-8", "surrogateescape") + b"\0" + (staged.folder / relative).read_bytes() + b"\0")
+    digest.update(json.dumps([event.model_dump() for event in staged.events], sort_keys=True).encode())
     return digest.hexdigest()
 
 
@@ -41,6 +43,8 @@ def _reference_files(rubric: Rubric) -> list[Path]:
 
 
 class ReportCache:
+    """Reports by key, one JSON file each, in a folder (``<out>/.cache`` for ``grader grade``)."""
+
     def __init__(self, folder: Path):
         self.folder = folder
 

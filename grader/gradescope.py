@@ -1,4 +1,4 @@
-"""Gradescope: ``grader gradescope-package`` builds the autograder zip, ``grader gradescope-run`` grades in it.
+"""Gradescope: the autograder zip that ``grader gradescope-package`` builds (``grader gradescope-run`` grades in it).
 
 Gradescope (https://gradescope-autograders.readthedocs.io/en/latest/specs/) unpacks the zip into
 ``/autograder/source``, runs ``setup.sh`` once while it builds the image (Ubuntu, as root), copies
@@ -28,17 +28,17 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 import json
-import os
+import shlex
 import shutil
-import sys
 import tempfile
 import time
 import zipfile
 from pathlib import Path
 
-import click
-
-from . import __version__
+from .assignment import load_assignment
+from .errors import PackageError
+from .kit import is_kit
+from .version import __version__
 
 DEFAULT_ROOT = "/autograder"
 VENV = "/opt/dl-grader-venv"
@@ -65,7 +65,7 @@ if [ "${{GRADER_SKIP_INSTALL:-0}}" != "1" ]; then
 fi
 PYTHON="${{GRADER_PYTHON:-$VENV/bin/python}}"
 # Fail the image build now, not at the first submission, if the rubric or its references do not load.
-PYTHONPATH="$SOURCE/lib${{PYTHONPATH:+:$PYTHONPATH}}" "$PYTHON" -m grader.gradescope --check-only --rubric "$SOURCE/rubric/{rubric}"
+PYTHONPATH="$SOURCE/lib${{PYTHONPATH:+:$PYTHONPATH}}" "$PYTHON" -m grader gradescope-run --check-only --rubric "$SOURCE/rubric/{rubric}"
 """
 
 RUN_AUTOGRADER = """\
@@ -78,12 +78,8 @@ SOURCE="$ROOT/source"
 PYTHON="${{GRADER_PYTHON:-${{GRADER_VENV:-{venv}}}/bin/python}}"
 export PYTHONPATH="$SOURCE/lib${{PYTHONPATH:+:$PYTHONPATH}}"
 mkdir -p "$ROOT/results"
-exec "$PYTHON" -m grader.gradescope --root "$ROOT" --rubric "$SOURCE/rubric/{rubric}"
+exec "$PYTHON" -m grader gradescope-run --root "$ROOT" --rubric "$SOURCE/rubric/{rubric}"
 """
-
-
-class PackageError(Exception):
-    """The autograder zip cannot be built."""
 
 
 def _project_source() -> tuple[Path | None, list[Path]]:
@@ -135,13 +131,10 @@ def build_package(rubric_path: Path, out: Path, *, torch: str | None = None, nam
     references run inside the same image as the students' code, and a pin can lack a wheel for the
     image's Python.
     """
-    from .api import Assignment
-    from .kit import is_kit
-
     rubric_path = Path(rubric_path)
     if is_kit(rubric_path) or is_kit(rubric_path.parent):
         raise PackageError(f"{rubric_path} is a student kit; Gradescope needs the full rubric (hidden checks, references)")
-    assignment = Assignment.load(rubric_path)  # raises RubricError for a broken rubric or reference
+    assignment = load_assignment(rubric_path)  # raises RubricError for a broken rubric or reference
     rubric = assignment.rubric
     pyproject, packages = _project_source()
     with tempfile.TemporaryDirectory(prefix="gradescope-") as tmp:
@@ -186,8 +179,6 @@ def build_package(rubric_path: Path, out: Path, *, torch: str | None = None, nam
 
 
 def _shell_word(text: str) -> str:
-    import shlex
-
     return shlex.quote(text)
 
 
@@ -213,58 +204,3 @@ def extract(archive: Path, folder: Path) -> None:
             mode = (info.external_attr >> 16) & 0o777
             if mode:
                 path.chmod(mode)
-
-
-@click.command("gradescope-package")
-@click.argument("rubric", type=click.Path(exists=True, dir_okay=False))
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder for autograder.zip.")
-@click.option("--torch", "torch", help="The torch requirement setup.sh installs from the CPU wheel index, e.g. 'torch==2.5.1' (default: the newest).")
-def gradescope_package_command(rubric: str, out_dir: str, torch: str | None) -> None:
-    """Build Gradescope's autograder zip for RUBRIC (upload it as the assignment's autograder)."""
-    from .cli import ConfigError
-    from .rubric import RubricError
-
-    try:
-        path = build_package(Path(rubric), Path(out_dir), torch=torch)
-    except RubricError as exc:
-        raise ConfigError("the rubric has problems:\n" + "\n".join(f"  {p}" for p in exc.problems)) from None
-    except PackageError as exc:
-        raise ConfigError(str(exc)) from None
-    click.echo(f"wrote {path} ({path.stat().st_size // 1024} KiB). On Gradescope: Configure Autograder, "
-               "base image Ubuntu 22.04 or later, upload this zip.")
-
-
-@click.command("gradescope-run")
-@click.option("--root", default=lambda: os.environ.get("AUTOGRADER_ROOT", DEFAULT_ROOT), show_default="$AUTOGRADER_ROOT or /autograder",
-              type=click.Path(file_okay=False), help="Gradescope's /autograder folder.")
-@click.option("--rubric", "rubric", required=True, type=click.Path(exists=True, dir_okay=False))
-@click.option("--check-only", is_flag=True, help="Only load the rubric and its references (setup.sh uses this).")
-@click.option("--no-sandbox", is_flag=True, help="Run without bubblewrap (limits only).")
-def gradescope_run_command(root: str, rubric: str, check_only: bool, no_sandbox: bool) -> None:
-    """Grade ROOT/submission for Gradescope and write ROOT/results/results.json (run_autograder runs this)."""
-    from .api import Assignment, grade
-    from .reporters.gradescope import write_results
-    from .rubric import RubricError
-
-    try:
-        assignment = Assignment.load(rubric)
-    except RubricError as exc:
-        click.echo("the rubric has problems:\n" + "\n".join(f"  {p}" for p in exc.problems), err=True)
-        sys.exit(2)
-    if check_only:
-        click.echo(f"rubric {assignment.rubric.id} loads: {assignment.rubric.max_points:g} points, references import")
-        return
-    folder = Path(root)
-    report = grade(folder / "submission", assignment, sandbox=False if no_sandbox else None)
-    if report.status != "graded":
-        click.echo(f"could not grade this submission (no results.json written, so Gradescope reports an "
-                   f"autograder failure rather than a zero): {report.reason}")
-        sys.exit(1)
-    path = write_results(report, folder / "results" / "results.json")
-    click.echo(f"{report.rubric}: {report.score:g}/{report.max_score:g} in {report.seconds:.1f}s; wrote {path}")
-    for event in report.events:
-        click.echo(f"  {event.where} ({event.kind}): {event.message}")
-
-
-if __name__ == "__main__":
-    gradescope_run_command()

@@ -20,14 +20,13 @@ import yaml
 
 from grader_worker import wire
 
+from .checks.scorer import Scorer
+from .errors import KitError
+from .references import load_reference
 from .rubric import Rubric, answer_refs, check_expressions, load_rubric, public_only
 
 KIT_FILE = "kit.json"
 RUBRIC_FILE = "rubric.yaml"
-
-
-class KitError(Exception):
-    """A kit that cannot be built or read."""
 
 
 def call_key(name: str, args: tuple, kwargs: dict) -> str:
@@ -85,19 +84,16 @@ def public_rubric(rubric: Rubric) -> Rubric:
 
 def bundle(rubric_path: Path, out: Path) -> Path:
     """Write a student kit for ``rubric_path`` into ``out``."""
-    from .api import Assignment
-    from .scoring import Scorer
-
-    assignment = Assignment.load(rubric_path)
-    public = public_rubric(assignment.rubric)
-    recorder = Recorder(dict(assignment.functions))
+    rubric = load_rubric(rubric_path)
+    public = public_rubric(rubric)
+    recorder = Recorder(load_reference(rubric, str(rubric_path)))
     Scorer(public, recorder).precompute()
     out.mkdir(parents=True, exist_ok=True)
     data = public.model_dump(mode="json", exclude_defaults=True, exclude={"reference"}, warnings=False)
     (out / RUBRIC_FILE).write_text(f"# Student kit for {public.id}: public checks only.\n" + yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     (out / KIT_FILE).write_text(json.dumps({"rubric": public.id, "calls": recorder.calls}, indent=1), encoding="utf-8")
-    if assignment.rubric.sheet:
-        sheet = Path(rubric_path).parent / assignment.rubric.sheet
+    if rubric.sheet:
+        sheet = Path(rubric_path).parent / rubric.sheet
         if sheet.exists():
             shutil.copy(sheet, out / "ASSIGNMENT.md")
     (out / "README.md").write_text(

@@ -17,7 +17,7 @@ its timezone.
 A submission without a timestamp gets **no penalty**: the timestamps file lists the late ones an
 LMS export knows about, and a penalty must never come from a guess. ``grader grade`` prints the
 names that had none, and the timestamps no submission matched (typos), so that neither goes
-unnoticed; ``LateResult.note`` says "no timestamp".
+unnoticed; the report's ``late.note`` says "no timestamp".
 """
 
 from __future__ import annotations
@@ -33,11 +33,9 @@ import yaml
 from pydantic import AwareDatetime, ConfigDict, Field, TypeAdapter, ValidationError
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
-from .report import Report
-
-
-class LateError(Exception):
-    """A policy or timestamps file that cannot be used (the message names the file and the field)."""
+from .errors import LateError
+from .report import Late, Report
+from .submissions.names import aliases
 
 
 @pydantic_dataclass(frozen=True, config=ConfigDict(extra="forbid"))
@@ -66,21 +64,6 @@ class LatePolicy:
         base = max_score if self.percent_of == "max_score" else raw_score
         points = self.percent(submitted_at) / 100 * base
         return round(max(0.0, min(points, raw_score)), 2)
-
-
-@dataclass(frozen=True)
-class LateResult:
-    """One submission's late figures, as the gradebook shows them."""
-
-    submitted_at: dt.datetime | None
-    hours_late: float
-    raw: float
-    penalty: float
-    note: str = ""
-
-    @property
-    def final(self) -> float:
-        return round(self.raw - self.penalty, 6)
 
 
 POLICY_FIELDS = ("deadline", "grace_minutes", "percent_per_hour", "max_percent", "percent_of")
@@ -174,33 +157,43 @@ def load_timestamps(path: Path | str) -> dict[str, dt.datetime]:
     return result
 
 
-def _lookup(report: Report, timestamps: Mapping[str, dt.datetime]) -> dt.datetime | None:
-    for key in (report.submission, Path(report.path).name):
-        if key in timestamps:
-            return timestamps[key]
-    return None
+@dataclass(frozen=True)
+class LateSubmissions:
+    """A policy and the times submissions were handed in: what ``grade`` and ``grade_class`` apply."""
 
+    policy: LatePolicy
+    handed_in: Mapping[str, dt.datetime]
 
-def apply_policy(reports: Iterable[Report], policy: LatePolicy, timestamps: Mapping[str, dt.datetime]) -> dict[str, LateResult]:
-    """``{submission: LateResult}`` for every graded report (not-gradable ones have no score to penalise)."""
-    results: dict[str, LateResult] = {}
-    for report in reports:
+    @classmethod
+    def load(cls, policy: Path | str, timestamps: Path | str) -> LateSubmissions:
+        return cls(load_policy(policy), load_timestamps(timestamps))
+
+    def submitted_at(self, report: Report) -> dt.datetime | None:
+        for key in aliases(report.submission, report.path):
+            if key in self.handed_in:
+                return self.handed_in[key]
+        return None
+
+    def late(self, report: Report) -> Late | None:
+        """The report's late figures (None for a report that could not be graded: no score to penalise)."""
         if report.status != "graded":
-            continue
-        submitted = _lookup(report, timestamps)
+            return None
+        submitted = self.submitted_at(report)
         if submitted is None:
-            results[report.submission] = LateResult(None, 0.0, report.score, 0.0, "no timestamp")
-            continue
-        penalty = policy.penalty(submitted, report.score, report.max_score)
-        hours = policy.hours_late(submitted)
-        note = "" if hours == 0 else "in grace period" if policy.penalized_hours(submitted) == 0 else f"{hours:.2f} h late"
-        results[report.submission] = LateResult(submitted, round(hours, 4), report.score, penalty, note)
-    return results
+            return Late(final=report.score, note="no timestamp")
+        penalty = self.policy.penalty(submitted, report.score, report.max_score)
+        hours = self.policy.hours_late(submitted)
+        note = "" if hours == 0 else "in grace period" if self.policy.penalized_hours(submitted) == 0 else f"{hours:.2f} h late"
+        return Late(submitted_at=submitted.isoformat(), hours_late=round(hours, 4), penalty=penalty,
+                    final=round(report.score - penalty, 6), note=note)
 
+    def apply(self, report: Report) -> Report:
+        """The report with its ``late`` figures set."""
+        return report.model_copy(update={"late": self.late(report)})
 
-def unmatched(reports: Iterable[Report], timestamps: Mapping[str, dt.datetime]) -> tuple[list[str], list[str]]:
-    """(graded submissions without a timestamp, timestamps that match no submission)."""
-    reports = list(reports)
-    known = {key for r in reports for key in (r.submission, Path(r.path).name)}
-    missing = [r.submission for r in reports if r.status == "graded" and _lookup(r, timestamps) is None]
-    return missing, sorted(name for name in timestamps if name not in known)
+    def unmatched(self, reports: Iterable[Report]) -> tuple[list[str], list[str]]:
+        """(graded submissions without a timestamp, timestamps that match no submission)."""
+        reports = list(reports)
+        known = {key for r in reports for key in aliases(r.submission, r.path)}
+        missing = [r.submission for r in reports if r.status == "graded" and self.submitted_at(r) is None]
+        return missing, sorted(name for name in self.handed_in if name not in known)

@@ -9,12 +9,11 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .api import Assignment, grade_many, list_submissions
-from .scoring import Scorer
-
-
-class ManifestError(Exception):
-    """A manifest or overrides file that cannot be used (with file and field)."""
+from .api import grade_class
+from .assignment import Assignment
+from .checks.scorer import Scorer
+from .errors import ManifestError
+from .submissions.classes import find_submissions
 
 
 class Example(BaseModel):
@@ -85,15 +84,16 @@ def validate_examples(assignment: Assignment, folder: Path, manifest: Manifest, 
     if manifest.rubric != assignment.rubric.id:
         raise ManifestError(f"{folder / 'manifest.yaml'}: rubric is {manifest.rubric!r}, expected {assignment.rubric.id!r}")
     listed = {e.path.rstrip("/") for e in manifest.examples}
-    results = [ExampleResult(p.name, "listed in manifest", "missing", False, "not in manifest.yaml")
-               for p in list_submissions(folder) if p.name not in listed]
+    found = find_submissions([folder], class_folders=True)
+    results = [ExampleResult(e.path.name, "listed in manifest", "missing", False, "not in manifest.yaml")
+               for e in found.entries if e.path.name not in listed]
     paths = [folder / e.path for e in manifest.examples]
     for example, path in zip(manifest.examples, paths):
         if not path.exists():
             results.append(ExampleResult(example.path, "exists", "missing", False, f"{path} does not exist"))
     present = [(e, p) for e, p in zip(manifest.examples, paths) if p.exists()]
-    manual = {Path(e.path).stem if Path(e.path).suffix else e.path.rstrip("/"): _manual(e.overrides) for e, _ in present}
-    reports = grade_many([p for _, p in present], assignment, jobs=jobs, manual=manual)
+    manual = {p.name: _manual(e.overrides) for e, p in present}
+    reports = grade_class([p for _, p in present], assignment, jobs=jobs, overrides=manual, class_folders=False).reports
     for (example, _), report in zip(present, reports):
         problems = []
         if report.status != example.status:

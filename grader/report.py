@@ -62,6 +62,16 @@ class RunEvent(BaseModel):
     message: str
 
 
+class Late(BaseModel):
+    """A late penalty applied to a report (``grader.late``): the raw score is the report's ``score``."""
+
+    submitted_at: str | None = Field(None, description="When it was handed in (ISO 8601), if known.")
+    hours_late: float = 0.0
+    penalty: float = Field(0.0, description="Points taken off the raw score.")
+    final: float = Field(description="The score after the penalty.")
+    note: str = ""
+
+
 class Report(BaseModel):
     submission: str
     path: str
@@ -75,12 +85,18 @@ class Report(BaseModel):
     seconds: float = 0.0
     graded_at: str = Field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
     grader_version: str = ""
+    late: Late | None = Field(None, description="The late penalty, when a late policy was applied.")
 
     def question(self, question_id: str) -> QuestionResult:
         return next(q for q in self.questions if q.id == question_id)
 
     def check(self, check_id: str) -> CheckResult:
         return next(c for q in self.questions for c in q.checks if c.id == check_id)
+
+    @property
+    def final_score(self) -> float:
+        """The score after any late penalty (the raw ``score`` when there is none)."""
+        return self.late.final if self.late is not None else self.score
 
     @property
     def all_public_passed(self) -> bool:

@@ -13,8 +13,8 @@ from typing import Any
 
 from grader_worker import wire
 
+from .checks.outcome import Outcome, unsupported
 from .report import QuestionResult
-from .runner.kernel import Outcome
 
 KIT_ENV = "GRADER_KIT"
 
@@ -30,10 +30,24 @@ class NamespaceSession:
             return Outcome(missing=True)
         return _plain(lambda: self.namespace[name])
 
-    def call(self, name: str, args: list, kwargs: dict | None = None, timeout: float | None = None, **_: Any) -> Outcome:
+    call_timeout = 0.0  # the student's own kernel: no limits here
+
+    def call(self, name: str, args: list, kwargs: dict | None = None, timeout: float | None = None, keep: bool = False,
+             handle: int | None = None, budget: float | None = None) -> Outcome:
+        if keep or handle is not None or budget is not None:
+            return unsupported("an instance or training check")
         if name not in self.namespace:
             return Outcome(missing=True)
         return _plain(lambda: self.namespace[name](*args, **(kwargs or {})))
+
+    def update(self, handle: int, attr: str, value: Any, timeout: float | None = None) -> Outcome:
+        return unsupported(f"setting {attr}")
+
+    def seed(self, seed: int, threads: int = 1) -> Outcome:
+        return unsupported("seeding")
+
+    def import_problems(self) -> list[str]:
+        return []
 
 
 def _plain(produce) -> Outcome:
@@ -61,16 +75,16 @@ def find_kit(start: Path | None = None) -> Path:
 
 def check(question: str, kit: str | Path | None = None, namespace: dict[str, Any] | None = None) -> QuestionResult:
     """Run the public checks of one question against the calling notebook's variables and functions."""
-    from .api import Assignment
-    from .scoring import Scorer
-    from .student import StudentWork
+    from .assignment import load_assignment
+    from .checks.scorer import Scorer
+    from .checks.work import StudentWork
 
-    assignment = Assignment.load(Path(kit) if kit else find_kit())
+    assignment = load_assignment(Path(kit) if kit else find_kit())
     rubric = assignment.rubric
     chosen = [q for q in rubric.questions if q.id == question]
     if not chosen:
         raise KeyError(f"no public question {question!r}; the kit has: {', '.join(q.id for q in rubric.questions)}")
-    work = StudentWork(session=NamespaceSession(namespace if namespace is not None else _caller_namespace()))
+    work = StudentWork(process=NamespaceSession(namespace if namespace is not None else _caller_namespace()))
     scorer = Scorer(rubric, assignment.functions)  # knows where every answer is defined...
     scorer.rubric = rubric.model_copy(update={"questions": chosen})  # ...but scores this question only
     result = scorer.score(work)[0]

@@ -136,7 +136,7 @@ def flip_is_distinguishable(image, kernel):
 
 # ---- D3: small CNN against a feed-forward network on digits ------------------------------------
 
-from reference.data import digits_array  # noqa: E402,F401  (the rubric's data: `{call: digits_array, ...}`)
+from reference.data import digits_array  # noqa: E402
 
 def _fit_digits(make_model, seed, epochs, lr):
     from reference.data import digits
@@ -154,3 +154,15 @@ def train_digits_cnn_small(seed=0, epochs=30, lr=3e-3):
 def train_digits_mlp(seed=0, epochs=30, lr=3e-3, hidden_layers=(128,)):
     """The feed-forward baseline for D3, same data and optimiser. Returns (model, val_acc, test_acc)."""
     return _fit_digits(lambda: MultiLayerPerceptron(64, list(hidden_layers), 10), seed, epochs, lr)
+
+
+# What a rubric may call (grader.references): the checks' references, their known mistakes, transforms and data.
+RUBRIC_FUNCTIONS = {f.__name__: f for f in (
+    sigmoid_net_grads_autograd,
+    sigmoid_net_grads_no_hidden_derivative,
+    sigmoid_net_grads_no_output_derivative,
+    sigmoid_net_grads_sign_flipped,
+    corr2d,
+    conv2d,
+    digits_array,
+)}

@@ -80,7 +80,7 @@ def _show(value) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from grader.relations import holds, names, parse
+    from grader.checks.requirements import holds, names, parse
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("assignments", nargs="*", help=f"any of {', '.join(RUNS)} (default: all)")

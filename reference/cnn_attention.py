@@ -5,8 +5,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from reference.backprop_conv2d import conv2d, corr2d  # noqa: F401  (one implementation, shared)
-from reference.data import SEQ_BOS, SEQ_VOCAB, digits, digits_array, toy_seq2seq, toy_seq2seq_array  # noqa: F401
+from reference.backprop_conv2d import conv2d, corr2d
+from reference.data import SEQ_BOS, SEQ_VOCAB, digits, digits_array, toy_seq2seq, toy_seq2seq_array
 from reference.models import DigitsCNN, accuracy, build_and_train, deterministic
 
 # ---- C1: output size --------------------------------------------------------------------------
@@ -280,3 +280,29 @@ def train_seq2seq(attention, seed=0, seq_len=10, n_train=3000, epochs=4, lr=1e-2
                 opt.step()
         model.eval()
         return float((model.translate(test_src) != test_tgt).double().mean())
+
+
+# What a rubric may call (grader.references): the checks' references, their known mistakes, transforms and data.
+RUBRIC_FUNCTIONS = {f.__name__: f for f in (
+    conv_output_size,
+    conv_output_size_no_floor,
+    conv_output_size_single_padding,
+    corr2d_probes,
+    corr2d_probes_flipped,
+    corr2d_probes_row_major,
+    apply_matrix,
+    count_params_cnn,
+    count_params_cnn_ceil_pool,
+    count_params_cnn_no_bias,
+    count_params_cnn_no_conv_bias,
+    count_params_cnn_no_linear_bias,
+    count_params_cnn_no_pool,
+    count_params_cnn_same_padding,
+    count_params_fc,
+    count_params_fc_no_bias,
+    self_attention_identity,
+    self_attention_identity_row_major,
+    self_attention_identity_softmax_columns,
+    seq2seq_array,
+    digits_array,
+)}

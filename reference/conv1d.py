@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from reference.data import digits_array, shifted_digits_array  # noqa: F401  (the equivariance experiment's data)
+from reference.data import digits_array, shifted_digits_array
 
 
 def conv1d_forward(x, w, b):
@@ -45,3 +45,15 @@ def squared_error_grad(y_hat, y):
 def sgd_step(param, grad, learning_rate):
     """One step of gradient descent: param - learning_rate * grad."""
     return np.asarray(param, dtype=float) - learning_rate * np.asarray(grad, dtype=float)
+
+
+# What a rubric may call (grader.references): the checks' references, their known mistakes, transforms and data.
+RUBRIC_FUNCTIONS = {f.__name__: f for f in (
+    conv1d_forward,
+    conv1d_backward,
+    squared_error,
+    squared_error_grad,
+    sgd_step,
+    digits_array,
+    shifted_digits_array,
+)}

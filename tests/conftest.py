@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from grader import Assignment
+from grader import Assignment, load_assignment
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -18,7 +18,7 @@ def root() -> Path:
 
 @pytest.fixture(scope="session")
 def conv1d() -> Assignment:
-    return Assignment.load(ROOT / "rubrics" / "conv1d.yaml")
+    return load_assignment(ROOT / "rubrics" / "conv1d.yaml")
 
 
 def write(path: Path, text: str) -> Path:

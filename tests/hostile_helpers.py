@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from grader.api import Assignment, grade
-from grader.expressions import load_reference
+from grader import Assignment, grade
+from grader.references import load_reference
 from grader.report import Report
 from grader.rubric import parse_rubric
 from grader.runner.sandbox import BASE_UID
@@ -69,7 +69,7 @@ _burned = 0  # slots given up after a hang (what a hung grading left behind must
 
 
 def worker_slot() -> int:
-    """A sandbox slot (so a uid) of this pytest worker's own, apart from the slots 0.. that grade_many uses."""
+    """A sandbox slot (so a uid) of this pytest worker's own, apart from the slots 0.. that grade_class uses."""
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
     index = int(worker[2:]) if worker.startswith("gw") and worker[2:].isdigit() else 0
     return 40 + 100 * index + _burned
@@ -91,10 +91,10 @@ _POOL = None
 
 
 def warm_zygote(slot: int):
-    """This worker's warm kernel parent for ``slot``, as ``grade_many`` uses one per job slot: kept for
+    """This worker's warm kernel parent for ``slot``, as ``grade_class`` uses one per job slot: kept for
     the whole session, so that the examples run one after another through it, like a batch."""
     global _POOL
-    from grader.api import ZygotePool
+    from grader.runner.pool import ZygotePool
 
     if _POOL is None:
         _POOL = ZygotePool()
@@ -123,7 +123,7 @@ def grade_within(path: Path, assignment: Assignment, deadline: float, slot: int 
 
     def target() -> None:
         try:
-            box["report"] = grade(path, assignment, slot=slot, zygote=zygote) if warm else grade(path, assignment, slot=slot)
+            box["report"] = grade(path, assignment, slot=slot, pool=_POOL) if warm else grade(path, assignment, slot=slot)
         except BaseException as exc:  # noqa: BLE001 - grade() must never raise; report it if it does
             box["error"] = exc
 

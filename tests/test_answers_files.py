@@ -8,7 +8,7 @@ import time
 import pytest
 
 from grader import grade
-from grader.submission import MAX_ANSWER_DEPTH, MAX_ANSWER_ELEMENTS, Unreadable, read_answers
+from grader.submissions.answers import MAX_ANSWER_DEPTH, MAX_ANSWER_ELEMENTS, Unreadable, read_answers
 
 from .conftest import write
 

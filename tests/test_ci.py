@@ -15,7 +15,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from grader.ci import stage_submission
+from grader.submissions.staging import stage
 from grader.cli import main
 
 from grader.rubric import load_rubric
@@ -125,10 +125,10 @@ def test_staging_leaves_out_the_kit_dot_folders_and_the_graders_outputs(tmp_path
     for name in ("answers.yaml", "conv1d.py", "notes/extra.py", "kit/rubric.yaml", "kit/kit.json", ".github/workflows/grade.yml",
                  ".git/config", "junit.xml", "grading/report.json", "report.json", "__pycache__/x.pyc"):
         write(repo / name, "x: 1\n")
-    staged = stage_submission(repo, [repo / "kit", repo / "junit.xml", repo / "grading", repo / "report.json"], tmp_path / "stage")
-    assert staged.name == "repo"
-    assert sorted(p.relative_to(staged).as_posix() for p in staged.rglob("*") if p.is_file()) == \
-        ["answers.yaml", "conv1d.py", "notes/extra.py"]
+    staged = stage(repo, tmp_path / "stage", exclude=[repo / "kit", repo / "junit.xml", repo / "grading", repo / "report.json"])
+    assert staged.files() == ["answers.yaml", "conv1d.py", "notes/extra.py"]
+    left_out = " ".join(e.message for e in staged.events)
+    assert all(name in left_out for name in (".git", ".github", "kit", "junit.xml", "grading", "report.json", "__pycache__"))
 
 
 def test_init_ci_writes_a_workflow_whose_grading_step_runs(tmp_path, root):
@@ -177,7 +177,7 @@ questions:
 
 
 def test_ci_exits_2_when_the_submission_cannot_be_graded(tmp_path, monkeypatch):
-    write(tmp_path / "broken_reference_for_ci.py", "def answer(x):\n    raise RuntimeError('reference is broken')\n")
+    write(tmp_path / "broken_reference_for_ci.py", "def answer(x):\n    raise RuntimeError('reference is broken')\n\n\nRUBRIC_FUNCTIONS = {'answer': answer}\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     rubric = write(tmp_path / "broken.yaml", BROKEN_RUBRIC)
     answers = write(tmp_path / "work/answers.yaml", "a: 1\n")

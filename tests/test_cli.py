@@ -9,7 +9,7 @@ import numpy as np
 from click.testing import CliRunner
 
 from grader.cli import main
-from grader.scoring import Scorer
+from grader.checks.scorer import Scorer
 
 from .conftest import write
 

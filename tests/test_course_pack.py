@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader import Assignment
+from grader import load_assignment
 from grader.rubric import TrainingCheck
-from grader.scoring import Scorer
+from grader.checks.scorer import Scorer
 
 ROOT = Path(__file__).resolve().parent.parent
 PACK = ["conv1d", "twolayer", "cnn_attention", "backprop_conv2d"]
@@ -19,7 +19,7 @@ PACK = ["conv1d", "twolayer", "cnn_attention", "backprop_conv2d"]
 
 @pytest.mark.parametrize("assignment_id", PACK)
 def test_rubric_references_and_sheet_agree(assignment_id):
-    assignment = Assignment.load(ROOT / "rubrics" / f"{assignment_id}.yaml")
+    assignment = load_assignment(ROOT / "rubrics" / f"{assignment_id}.yaml")
     Scorer(assignment.rubric, assignment.functions).precompute()  # references, distractors, experiment data
     sheet = (ROOT / "rubrics" / assignment.rubric.sheet).read_text()
     total = re.search(r"Total (\d+(?:\.\d+)?)", sheet)
@@ -75,7 +75,7 @@ def test_hidden_checks_name_mistakes_but_leak_no_values(assignment_id, example):
     rubric = load_rubric(ROOT / "rubrics" / f"{assignment_id}.yaml")
     rubric = rubric.model_copy(update={"questions": [q for q in rubric.questions
                                                      if not any(isinstance(c, TrainingCheck) for c in q.checks)]})
-    assignment = Assignment.load(rubric)
+    assignment = load_assignment(rubric)
     report = grade(ROOT / "submissions" / assignment_id / example, assignment)
     hidden = [c for q in report.questions for c in q.checks if c.visibility == "hidden"]
     assert any(c.mistake for c in hidden), "the example should fail a hidden check with a named mistake"

@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from grader import Assignment, RubricError, grade
-from grader.compare import comparator
-from grader.distractors import detect
+from grader import Assignment, RubricError, grade, load_assignment
+from grader.checks.compare import comparator
+from grader.checks.distractors import detect
 from grader.rubric import Distractor, Tolerance, ValueCheck, load_rubric, parse_rubric
 from reference.backprop_conv2d import IMAGE_5x5, LAPLACE, SOBEL_X, SOBEL_Y, conv2d, corr2d
 
@@ -32,7 +32,7 @@ def conv2d_parts(root) -> Assignment:
     """Assignment D without its training question (no training needed to test detectors)."""
     rubric = load_rubric(root / "rubrics" / "backprop_conv2d.yaml")
     rubric = rubric.model_copy(update={"questions": [q for q in rubric.questions if q.id != "cnn"]})
-    return Assignment.load(rubric)
+    return load_assignment(rubric)
 
 
 def answers(tmp_path, **values):
@@ -98,7 +98,7 @@ questions:
           - {call: conv2d, args: ["$image", "$k"], message: "flipped", credit: 0.25}
 """)
     flipped = conv2d([[1, 2, 3], [4, 5, 6], [7, 8, 10]], [[1, 2], [3, 4]])
-    report = grade(answers(tmp_path, S=flipped), Assignment.load(rubric))
+    report = grade(answers(tmp_path, S=flipped), load_assignment(rubric))
     assert report.check("S").score == pytest.approx(0.5) and report.check("S").mistake == "flipped"
 
 
@@ -118,7 +118,7 @@ questions:
         distractors:
           - {call: conv2d, args: ["$image", "$k"], message: "true convolution (accepted)", credit: 1.0}
 """)
-    assignment = Assignment.load(rubric)
+    assignment = load_assignment(rubric)
     image, k = [[1, 2, 3], [4, 5, 6], [7, 8, 10]], [[1, 2], [3, 4]]
     alt = grade(answers(tmp_path, S=conv2d(image, k)), assignment).check("S")
     assert alt.status == "passed" and alt.score == 1 and alt.note == "true convolution (accepted)" and alt.mistake is None
@@ -169,4 +169,4 @@ questions:
         distractors: [{call: conv2dd, args: ["$image", "$k"], message: m}]
 """
     with pytest.raises(RubricError, match="conv2dd"):
-        Assignment.load(write(tmp_path / "r.yaml", unknown))
+        load_assignment(write(tmp_path / "r.yaml", unknown))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from grader import Assignment, grade
+from grader import grade, load_assignment
 from grader.rubric import parse_rubric
 
 from .conftest import write
@@ -59,5 +59,5 @@ def test_follow_through_credit_is_configurable(tmp_path, root):
     off = text.replace("expected: {call: squared_error, args: [\"@y_hat\", \"$y\"]}",
                        "expected: {call: squared_error, args: [\"@y_hat\", \"$y\"]}\n        follow_through: false", 1)
     submission = answers(tmp_path, y_hat=[13, 19], loss=173)
-    assert grade(submission, Assignment.load(parse_rubric(half))).check("loss").score == 0.5
-    assert grade(submission, Assignment.load(parse_rubric(off))).check("loss").score == 0
+    assert grade(submission, load_assignment(parse_rubric(half))).check("loss").score == 0.5
+    assert grade(submission, load_assignment(parse_rubric(off))).check("loss").score == 0

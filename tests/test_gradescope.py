@@ -72,7 +72,7 @@ def test_autograder_zip_grades_like_gradescope(tmp_path, root):
         names = set(zipped.namelist())
         modes = {i.filename: (i.external_attr >> 16) & 0o777 for i in zipped.infolist()}
     assert {"setup.sh", "run_autograder", "rubric/conv1d.yaml", "lib/reference/conv1d.py",
-            "dl-grader/pyproject.toml", "dl-grader/grader/api.py", "dl-grader/grader_worker/bridge.py"} <= names
+            "dl-grader/pyproject.toml", "dl-grader/grader/api.py", "dl-grader/grader/cli/grade.py", "dl-grader/grader_worker/bridge.py"} <= names
     assert modes["setup.sh"] & stat.S_IXUSR and modes["run_autograder"] & stat.S_IXUSR
     assert not any(n.startswith("dl-grader/reference") or "__pycache__" in n for n in names)
 
@@ -103,7 +103,7 @@ def test_autograder_zip_grades_like_gradescope(tmp_path, root):
 
 def test_gradescope_run_writes_no_results_for_a_submission_it_could_not_grade(tmp_path, monkeypatch):
     # Gradescope then reports an autograder failure to the staff, not a zero
-    write(tmp_path / "broken_reference_for_gs.py", "def answer(x):\n    raise RuntimeError('reference is broken')\n")
+    write(tmp_path / "broken_reference_for_gs.py", "def answer(x):\n    raise RuntimeError('reference is broken')\n\n\nRUBRIC_FUNCTIONS = {'answer': answer}\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     rubric = write(tmp_path / "broken.yaml", "id: broken\ntitle: Broken\nreference: broken_reference_for_gs\ngiven: {x: 1}\n"
                    "questions:\n  - id: a\n    checks:\n      - {kind: value, points: 1, expected: {call: answer, args: ['$x']}}\n")

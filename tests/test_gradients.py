@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader import Assignment, RubricError, grade
-from grader.compare import compare_rel_error, rel_error
+from grader import Assignment, RubricError, grade, load_assignment
+from grader.checks.compare import compare_rel_error, rel_error
 from grader.rubric import load_rubric, parse_rubric
 from reference import twolayer
 
@@ -54,7 +54,7 @@ def twolayer_no_training(root) -> Assignment:
     """Assignment B without its training question (no training needed here)."""
     rubric = load_rubric(root / "rubrics" / "twolayer.yaml")
     rubric = rubric.model_copy(update={"questions": [q for q in rubric.questions if q.id not in ("train", "mlp")]})
-    return Assignment.load(rubric)
+    return load_assignment(rubric)
 
 
 def net(tmp_path, name, factor=1.0, noise=0.0):
@@ -143,7 +143,7 @@ questions:
         metric: rel_error
         threshold: 1.0e-3
 """)
-    assignment = Assignment.load(rubric)
+    assignment = load_assignment(rubric)
     ok = grade(write(tmp_path / "a.yaml", "dw: [44.01, 72, 100]\n"), assignment).check("dw")
     assert ok.score == 1 and ok.rel_error == pytest.approx(0.01 / 88.01)
     bad = grade(write(tmp_path / "b.yaml", "dw: [45, 72, 100]\n"), assignment).check("dw")

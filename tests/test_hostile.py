@@ -23,7 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from grader.api import grade_many, list_submissions
+from grader.api import grade_class
+from grader.submissions.classes import find_submissions
 from grader.manifest import load_manifest
 
 from .hostile_helpers import (ANSWERS_YAML, FUNCTIONS, HOSTILE, ROOT, checks_of, describe, fast_assignment, grade_within,
@@ -39,7 +40,7 @@ TIME_WORDS = re.compile(r"time|within|timed? ?out", re.I)
 
 def test_manifest_lists_every_hostile_example_with_a_reasoned_score() -> None:
     assert MANIFEST.rubric == "conv1d"
-    on_disk = {p.name for p in list_submissions(HOSTILE)}
+    on_disk = {e.path.name for e in find_submissions([HOSTILE], class_folders=True).entries}
     assert on_disk == set(EXAMPLES), f"not in the manifest: {on_disk - set(EXAMPLES)}; missing: {set(EXAMPLES) - on_disk}"
     assignment = fast_assignment()
     question_points = {q.id: q.max_points for q in assignment.rubric.questions}
@@ -545,10 +546,10 @@ def _copy(source: Path, target: Path) -> None:
 
 def _grade_many_within(paths: list[Path], jobs: int, deadline: float) -> list:
     box: dict = {}
-    thread = threading.Thread(target=lambda: box.setdefault("reports", grade_many(paths, fast_assignment(), jobs=jobs)), daemon=True)
+    thread = threading.Thread(target=lambda: box.setdefault("reports", grade_class(paths, fast_assignment(), jobs=jobs, class_folders=False).reports), daemon=True)
     thread.start()
     thread.join(deadline)
-    assert "reports" in box, f"GRADER HUNG: grade_many(jobs={jobs}) did not finish within {deadline:.0f} s"
+    assert "reports" in box, f"GRADER HUNG: grade_class(jobs={jobs}) did not finish within {deadline:.0f} s"
     return box["reports"]
 
 
@@ -565,7 +566,7 @@ def test_batch_goes_on_and_jobs_1_and_2_agree(tmp_path: Path) -> None:
     for name in BATCH:
         _copy(HOSTILE / name, classroom / name)
     _copy(ROOT / "submissions" / "conv1d" / "all_right_files", classroom / "zz_all_right")  # graded last
-    paths = list_submissions(classroom)
+    paths = [e.path for e in find_submissions([classroom], class_folders=True).entries]
     assert len(paths) == len(BATCH) + 1
     one = _grade_many_within(paths, jobs=1, deadline=150)
     two = _grade_many_within(paths, jobs=2, deadline=150)

@@ -24,7 +24,8 @@ import numpy as np
 import pytest
 from matplotlib import image as mpimg
 
-from grader.api import grade_many, not_gradable
+from grader.api import grade_class
+from grader.grading import not_gradable
 from grader.report import CheckResult, QuestionResult, Report, RunEvent
 from grader.reporters import (CLASS_FORMATS, DEFAULT_FORMATS, SUBMISSION_FORMATS, render_html, render_overview,
                               write_html, write_overview)
@@ -81,14 +82,14 @@ def test_feedback_page_shows_everything_public_and_nothing_hidden():
 
 
 def test_feedback_page_for_a_submission_that_could_not_be_graded(conv1d):
-    report = not_gradable(Path("/class/bob"), conv1d, "the kernel did not start: <timeout>")
+    report = not_gradable("bob", Path("/class/bob"), conv1d, "the kernel did not start: <timeout>")
     page = render_html(report)
     assert_self_contained(page)
     assert "could not be graded" in page and "the kernel did not start: &lt;timeout&gt;" in page
 
 
 def test_overview_of_reports_without_any_graded(conv1d):
-    page = render_overview([not_gradable(Path("/class/bob"), conv1d, "broken")], conv1d.rubric)
+    page = render_overview([not_gradable("bob", Path("/class/bob"), conv1d, "broken")], conv1d.rubric)
     assert_self_contained(page)
     assert "No submission was graded." in page and "broken" in page and "data:image/png" not in page
 
@@ -113,11 +114,11 @@ def test_templates_ship_with_the_package(root):
 def test_pages_for_real_reports_render_in_headless_chromium(tmp_path, root, conv1d):
     folder = root / "submissions" / "conv1d"
     names = ["forgot_bias", "malformed_value.yaml", "syntax_error_cell.ipynb"]
-    reports = grade_many([folder / n for n in names], conv1d, jobs=2)
+    reports = grade_class([folder / n for n in names], conv1d, jobs=2, class_folders=False).reports
     assert [r.status for r in reports] == ["graded"] * 3
     # a detected mistake (set by the newer check kinds) and a submission that could not be graded
     reports[0].questions[0].checks[0].mistake = "forgot the bias"
-    reports.append(not_gradable(folder / "ghost", conv1d, "the kernel did not start in 60 s\n(traceback follows)"))
+    reports.append(not_gradable("ghost", folder / "ghost", conv1d, "the kernel did not start in 60 s\n(traceback follows)"))
     out = tmp_path / "results"
     pages = [write_html(r, out / r.submission / "feedback.html") for r in reports]
     overview = write_overview(reports, conv1d.rubric, out / "overview.html")
@@ -129,7 +130,7 @@ def test_pages_for_real_reports_render_in_headless_chromium(tmp_path, root, conv
     assert "SyntaxError" in pages[2].read_text()  # a run event
     text = overview.read_text()
     assert_self_contained(text)
-    assert "forgot the bias" in text and "the kernel did not start in 60 s" in text and 'href="forgot_bias/feedback.html"' in text
+    assert "forgot the bias" in text and "the kernel did not start in 60 s" in text and 'href="./forgot_bias/feedback.html"' in text
     plots = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', text)
     assert len(plots) == 2
     for plot in plots:

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from grader.api import not_gradable
+from grader.grading import not_gradable
 from grader.cli import main
-from grader.late import LateError, LatePolicy, apply_policy, load_policy, load_timestamps, unmatched
+from grader.late import LateError, LatePolicy, LateSubmissions, load_policy, load_timestamps
 from grader.report import Report
 
 from .conftest import write
@@ -101,13 +101,14 @@ def test_a_submission_without_a_timestamp_gets_no_penalty_and_is_named(conv1d):
     def graded(name: str, score: float) -> Report:
         return Report(submission=name, path=f"/class/{name}.yaml", rubric="conv1d", score=score, max_score=16, questions=[])
 
-    reports = [graded("alice", 12), graded("bob", 10), not_gradable(Path("/class/carol"), conv1d, "broken")]
+    reports = [graded("alice", 12), graded("bob", 10), not_gradable("carol", Path("/class/carol"), conv1d, "broken")]
     stamps = {"alice.yaml": at(hours=3, minutes=15), "zed": at(hours=1)}
-    results = apply_policy(reports, POLICY, stamps)
+    late = LateSubmissions(POLICY, stamps)
+    results = {r.submission: late.apply(r).late for r in reports}
     assert results["alice"].penalty == pytest.approx(0.96) and results["alice"].final == pytest.approx(11.04)
     assert results["bob"].penalty == 0 and results["bob"].final == 10 and results["bob"].note == "no timestamp"
-    assert "carol" not in results  # nothing to penalise
-    assert unmatched(reports, stamps) == (["bob"], ["zed"])
+    assert results["carol"] is None  # nothing to penalise
+    assert late.unmatched(reports) == (["bob"], ["zed"])
 
 
 def test_grade_with_a_late_policy_end_to_end(tmp_path, root, conv1d):

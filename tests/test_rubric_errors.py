@@ -7,7 +7,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from grader import Assignment, RubricError
+from grader import RubricError, load_assignment
 from grader.cli import main
 from grader.rubric import load_rubric
 
@@ -32,12 +32,12 @@ questions:
 def problems(tmp_path, text):
     path = write(tmp_path / "rubric.yaml", text)
     with pytest.raises(RubricError) as info:
-        Assignment.load(path)
+        load_assignment(path)
     return "\n".join(info.value.problems), path
 
 
 def test_good_rubric_loads(tmp_path):
-    assert Assignment.load(write(tmp_path / "r.yaml", GOOD)).rubric.max_points == 1
+    assert load_assignment(write(tmp_path / "r.yaml", GOOD)).rubric.max_points == 1
 
 
 def test_bad_field_names_file_line_and_field(tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import grader.api as api
+from grader.executors import local
 from grader.cache import ReportCache
 from grader.rubric import parse_rubric
 
@@ -37,7 +38,7 @@ def test_a_student_never_sees_files_or_processes_of_the_previous_one(tmp_path):
         "sleepers = subprocess.run(['pgrep', '-f', 'sleep 300'], capture_output=True, text=True).stdout.split()\n"
         "seen = len(found) + len(sleepers) + len([n for n in os.listdir('.') if 'left' in n])"))
     rubric = parse_rubric(PROBE_RUBRIC)
-    reports = api.grade_many([tmp_path / "class" / "a", tmp_path / "class" / "b"], rubric, jobs=1)
+    reports = api.grade_class([tmp_path / "class"], rubric, jobs=1).reports
     assert [r.check("seen").status for r in reports] == ["passed", "passed"], [(r.check("seen").message, r.events) for r in reports]
 
 
@@ -52,21 +53,21 @@ def _notebook(source: str) -> str:
 def test_unchanged_submissions_come_from_the_cache_and_changes_regrade(tmp_path, conv1d, monkeypatch):
     submission = write(tmp_path / "s" / "answers.yaml", "y_hat: [14, 20]\n")
     cache = ReportCache(tmp_path / "cache")
-    first = api.grade_many([submission.parent], conv1d, cache=cache)[0]
+    first = api.grade_class([submission.parent], conv1d, cache=cache).reports[0]
     calls = []
-    real = api.grade
-    monkeypatch.setattr(api, "grade", lambda *a, **k: calls.append(a) or real(*a, **k))
-    again = api.grade_many([submission.parent], conv1d, cache=cache)[0]
-    assert calls == [] and again.score == first.score == 1
+    real = local.grade_with_retry
+    monkeypatch.setattr(local, "grade_with_retry", lambda *a, **k: calls.append(a) or real(*a, **k))
+    again = api.grade_class([submission.parent], conv1d, cache=cache)
+    assert calls == [] and again.cached == 1 and again.reports[0].score == first.score == 1
     submission.write_text("y_hat: [14, 20]\nloss: 200\n")
-    changed = api.grade_many([submission.parent], conv1d, cache=cache)[0]
-    assert len(calls) == 1 and changed.score == 2
+    changed = api.grade_class([submission.parent], conv1d, cache=cache)
+    assert len(calls) == 1 and changed.cached == 0 and changed.reports[0].score == 2
 
 
 def test_results_do_not_depend_on_the_number_of_jobs(root, conv1d):
-    paths = api.list_submissions(root / "submissions" / "conv1d")
-    one = api.grade_many(paths, conv1d, jobs=1)
-    two = api.grade_many(paths, conv1d, jobs=2)
+    folder = root / "submissions" / "conv1d"
+    one = api.grade_class([folder], conv1d, jobs=1).reports
+    two = api.grade_class([folder], conv1d, jobs=2).reports
     strip = lambda r: [(c.id, c.status, c.score, c.message) for q in r.questions for c in q.checks]  # noqa: E731
     assert [strip(r) for r in one] == [strip(r) for r in two]
 
@@ -96,7 +97,7 @@ def test_an_infrastructure_fault_is_retried_once_on_a_fresh_zygote(tmp_path, con
         return real_start(self)
 
     monkeypatch.setattr(kernel.KernelSession, "start", flaky)
-    report = api.grade_many([_module_submission(tmp_path)], conv1d)[0]
+    report = api.grade_class([_module_submission(tmp_path)], conv1d).reports[0]
     assert report.status == "graded" and len(attempts) == 2
     assert attempts[0] is not attempts[1]  # the retry ran on a fresh zygote
 
@@ -112,8 +113,8 @@ def test_without_a_sandbox_tool_grading_works_and_warns_once(root, tmp_path):
     expected = {e.path: e.score for e in load_manifest(root / "submissions/conv1d/manifest.yaml").examples}
     paths = [str(root / "submissions/conv1d" / n) for n in names]
     code = ("import warnings, pathlib; warnings.simplefilter('default');"
-            "from grader.api import grade_many;"
-            f"r = grade_many([pathlib.Path(p) for p in {paths!r}], {str(root / 'rubrics/conv1d.yaml')!r}, jobs=2);"
+            "from grader.api import grade_class;"
+            f"r = grade_class([pathlib.Path(p) for p in {paths!r}], {str(root / 'rubrics/conv1d.yaml')!r}, jobs=2).reports;"
             "print('SCORES', [x.score for x in r])")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
                           env={**os.environ, "GRADER_SANDBOX": "off"}, cwd=tmp_path)
@@ -122,7 +123,8 @@ def test_without_a_sandbox_tool_grading_works_and_warns_once(root, tmp_path):
 
 
 def test_heavy_libraries_are_loaded_into_the_zygote_on_demand_never_from_the_student(tmp_path):
-    from grader.runner.zygote import Zygote, libraries_used
+    from grader.runner.pool import ZygotePool
+    from grader.runner.zygote import libraries_used
 
     numpy_only = write(tmp_path / "n" / "work.ipynb", _notebook("import numpy as np\nseen = 0"))
     # a torch user who also ships a module named torch.py: the zygote must import the real one
@@ -131,16 +133,16 @@ def test_heavy_libraries_are_loaded_into_the_zygote_on_demand_never_from_the_stu
     write(tmp_path / "t" / "torch.py", "raise SystemExit('the student module was imported')\n")
     assert libraries_used(numpy_only.parent) == []
     assert libraries_used(torch_user.parent) == ["torch"]
-    zygote = Zygote(0)
-    zygote.start()
+    pool = ZygotePool()
+    zygote = pool.get(0)
     try:
         assert "torch" not in zygote.loaded  # a numpy-only class never pays for it
-        report = api.grade(torch_user.parent, parse_rubric(PROBE_RUBRIC), zygote=zygote)
-        assert "torch" in zygote.loaded
+        report = api.grade(torch_user.parent, parse_rubric(PROBE_RUBRIC), pool=pool)
+        assert "torch" in zygote.loaded and pool.get(0) is zygote
         assert report.check("seen").status == "passed", (report.check("seen").message, report.events)
-        assert api.grade(numpy_only.parent, parse_rubric(PROBE_RUBRIC), zygote=zygote).check("seen").status == "passed"
+        assert api.grade(numpy_only.parent, parse_rubric(PROBE_RUBRIC), pool=pool).check("seen").status == "passed"
     finally:
-        zygote.close()
+        pool.close()
 
 
 def test_two_batches_on_one_machine_never_share_a_sandbox_uid(tmp_path):

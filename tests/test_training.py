@@ -7,8 +7,8 @@ import random
 import numpy as np
 import pytest
 
-from grader import Assignment, RubricError, grade
-from grader.relations import RelationError, evaluate, holds, names, parse
+from grader import RubricError, grade, load_assignment
+from grader.checks.requirements import RelationError, evaluate, holds, names, parse
 from grader.rubric import parse_rubric
 
 from .conftest import write
@@ -105,7 +105,7 @@ def assignment(fit="fit", budget=30, replace=()):
     for old, new in replace:
         assert old in text, old
         text = text.replace(old, new)
-    return Assignment.load(parse_rubric(text))
+    return load_assignment(parse_rubric(text))
 
 
 def submission(tmp_path, claimed=1.0):

@@ -1,7 +1,8 @@
 """Renderers of Reports. Each format is registered here once; ``grader grade --format`` picks them.
 
 ``SUBMISSION_FORMATS``: one file per student, ``name -> (file name, writer(report, path))``.
-``CLASS_FORMATS``: one file per class, ``name -> (file name, writer(reports, rubric, path))``.
+``CLASS_FORMATS``: one file per class, ``name -> (file name, writer(reports, rubric, path, skipped=...))``
+(``skipped``: the entries of the class that were not graded, and why).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Callable
 
 from ..report import Report
 from ..rubric import Rubric
+from ..submissions.classes import Skipped
 from .gradebook import write_gradebook
 from .html import render_html, write_html
 from .json_report import write_json
@@ -23,7 +25,7 @@ SUBMISSION_FORMATS: dict[str, tuple[str, Callable[[Report, Path], Path]]] = {
     "html": ("feedback.html", write_html),
     "gradescope": ("results.json", __import__(f"{__name__}.gradescope", fromlist=["write_results"]).write_results),
 }
-CLASS_FORMATS: dict[str, tuple[str, Callable[[list[Report], Rubric, Path], Path]]] = {
+CLASS_FORMATS: dict[str, tuple[str, Callable[..., Path]]] = {
     "gradebook": ("gradebook.csv", write_gradebook),
     "overview": ("overview.html", write_overview),
 }
@@ -36,9 +38,10 @@ def write_submission(report: Report, folder: Path, formats: tuple[str, ...] = DE
             for key, (name, writer) in SUBMISSION_FORMATS.items() if key in formats]
 
 
-def write_class(reports: list[Report], rubric: Rubric, folder: Path, formats: tuple[str, ...] = DEFAULT_FORMATS) -> list[Path]:
+def write_class(reports: list[Report], rubric: Rubric, folder: Path, formats: tuple[str, ...] = DEFAULT_FORMATS,
+                skipped: list[Skipped] | tuple = ()) -> list[Path]:
     """Write the class-level outputs (gradebook, overview) into ``folder``."""
-    return [writer(reports, rubric, folder / name) for key, (name, writer) in CLASS_FORMATS.items() if key in formats]
+    return [writer(reports, rubric, folder / name, skipped=skipped) for key, (name, writer) in CLASS_FORMATS.items() if key in formats]
 
 
 __all__ = ["CLASS_FORMATS", "DEFAULT_FORMATS", "SUBMISSION_FORMATS", "render_html", "render_markdown", "render_overview",

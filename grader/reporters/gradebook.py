@@ -12,22 +12,18 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
-from typing import TYPE_CHECKING, Mapping
-
 from ..report import Report
 from ..rubric import Rubric
-
-if TYPE_CHECKING:
-    from ..late import LateResult
 
 LATE_COLUMNS = ("raw", "penalty", "final")
 
 
-def write_gradebook(reports: list[Report], rubric: Rubric, path: Path,
-                    late: Mapping[str, LateResult] | None = None) -> Path:
+def write_gradebook(reports: list[Report], rubric: Rubric, path: Path, skipped=()) -> Path:
+    """The gradebook; the late columns appear when a late policy was applied (any report has ``late``)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     ids = [q.id for q in rubric.questions]
-    extra = list(LATE_COLUMNS) if late is not None else []
+    late = any(report.late is not None for report in reports)
+    extra = list(LATE_COLUMNS) if late else []
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["submission", "total", "max_total", *ids, *extra])
@@ -37,10 +33,9 @@ def write_gradebook(reports: list[Report], rubric: Rubric, path: Path,
                 continue
             scores = {q.id: q.score for q in report.questions}
             row = [report.submission, _num(report.score), _num(report.max_score), *[_num(scores.get(i, 0.0)) for i in ids]]
-            if late is not None:
-                result = late.get(report.submission)
-                row += ([_num(result.raw), _num(result.penalty), _num(result.final)] if result is not None
-                        else [_num(report.score), "0", _num(report.score)])
+            if late:
+                penalty = report.late.penalty if report.late is not None else 0.0
+                row += [_num(report.score), _num(penalty), _num(report.final_score)]
             writer.writerow(row)
     return path
 

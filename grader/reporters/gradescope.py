@@ -24,10 +24,11 @@ VISIBILITY = {"public": "visible", "hidden": "after_published"}
 def render_results(report: Report) -> dict[str, Any]:
     """The report as Gradescope's results.json (a dict, ready for ``json.dump``)."""
     results: dict[str, Any] = {
-        "score": round(report.score, 6),
+        "score": round(report.final_score, 6),
         "execution_time": max(0, round(report.seconds)),
         "stdout_visibility": "hidden",
         "extra_data": {"rubric": report.rubric, "status": report.status, "max_score": report.max_score,
+                       "raw_score": round(report.score, 6), "late_penalty": report.late.penalty if report.late else 0.0,
                        "grader_version": report.grader_version},
     }
     if report.status != "graded":
@@ -37,6 +38,8 @@ def render_results(report: Report) -> dict[str, Any]:
         results["tests"] = []
         return results
     lines = [f"Score {report.score:g}/{report.max_score:g} ({report.rubric})"]
+    if report.late is not None and report.late.penalty:
+        lines.append(f"Late ({report.late.note}): -{report.late.penalty:g} points, final {report.late.final:g}/{report.max_score:g}")
     if report.events:
         lines += ["", "While running your code:"] + [f"- {e.where} ({e.kind}): {e.message}" for e in report.events]
     results["output"] = "\n".join(lines)

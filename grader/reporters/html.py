@@ -14,7 +14,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from .. import __version__
+from ..version import __version__
 from ..report import CheckResult, Report
 
 STATUS_LABEL = {"passed": "passed", "failed": "failed", "error": "error", "not-gradable": "not gradable", "pending": "pending"}

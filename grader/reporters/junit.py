@@ -60,6 +60,7 @@ def render_junit(report: Report) -> str:
     properties = ET.SubElement(suite, "properties")
     for name, value in (("rubric", report.rubric), ("submission", report.submission), ("status", report.status),
                         ("score", f"{report.score:g}"), ("max_score", f"{report.max_score:g}"),
+                        ("late_penalty", f"{report.late.penalty:g}" if report.late else "0"), ("final_score", f"{report.final_score:g}"),
                         ("grader_version", report.grader_version)):
         ET.SubElement(properties, "property", {"name": name, "value": clean(str(value))})
     if report.status != "graded":

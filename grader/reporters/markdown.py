@@ -17,6 +17,9 @@ def render_markdown(report: Report) -> str:
                   "the course staff has been told.", "", f"Reason: {report.reason}", ""]
         return "\n".join(lines)
     lines += [f"**Score: {report.score:g} / {report.max_score:g}**", ""]
+    if report.late is not None and report.late.penalty:
+        lines += [f"Late ({report.late.note}): -{report.late.penalty:g} points, final score "
+                  f"**{report.late.final:g} / {report.max_score:g}**", ""]
     lines += ["| Question | Check | Result | Points | Details |", "|---|---|---|---|---|"]
     for question in report.questions:
         for check in question.checks:

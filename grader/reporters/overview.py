@@ -11,9 +11,9 @@ import base64
 import io
 import math
 import statistics
-from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
 from ..report import Report
 from ..rubric import Rubric
@@ -156,20 +156,23 @@ def _png(fig) -> str:
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def render_overview(reports: list[Report], rubric: Rubric, folder: Path | None = None) -> str:
+def render_overview(reports: list[Report], rubric: Rubric, folder: Path | None = None, skipped=()) -> str:
+    """The class overview; ``skipped``: entries of the class that were not graded, listed with the reason."""
     stats = class_stats(reports, rubric)
     scores = [r.score for r in reports if r.status == "graded"]
-    links = {r.submission: f"{r.submission}/feedback.html" for r in reports
+    # A link is a relative path to a report folder, each part percent-encoded: a name never becomes a URL of its own.
+    links = {r.submission: f"./{quote(r.submission, safe='')}/feedback.html" for r in reports
              if folder is not None and (folder / r.submission / "feedback.html").is_file()}
     return environment().get_template("overview.html").render(
         rubric=rubric, reports=sorted(reports, key=lambda r: r.submission), stats=stats, links=links,
+        skipped=list(skipped), late=any(r.late is not None for r in reports),
         max_points=rubric.max_points,
         histogram=histogram_png(scores, rubric.max_points) if scores else None,
         pass_rates=pass_rate_png(stats["questions"]) if scores and stats["questions"] else None,
         isfinite=math.isfinite)
 
 
-def write_overview(reports: list[Report], rubric: Rubric, path: Path) -> Path:
+def write_overview(reports: list[Report], rubric: Rubric, path: Path, skipped=()) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_overview(reports, rubric, path.parent), encoding="utf-8")
+    path.write_text(render_overview(reports, rubric, path.parent, skipped), encoding="utf-8")
     return path

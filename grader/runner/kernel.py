@@ -9,10 +9,7 @@ talks over IPC sockets in a private folder, never TCP. A kernel is never reused 
 from __future__ import annotations
 
 import json
-import os
-from queue import Empty
 import shutil
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field, replace
@@ -20,121 +17,19 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
-from jupyter_client import KernelManager
-from jupyter_client.asynchronous import AsyncKernelClient
-from jupyter_client.channels import AsyncZMQSocketChannel
 from jupyter_client.kernelspec import KernelSpec
-from nbclient import NotebookClient
-from traitlets import Type
-from jupyter_core.utils import ensure_async, run_sync
+from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 from grader_worker import wire
 from grader_worker.bridge import MIME
-from grader_worker.zygote import KERNEL_OPTIONS
 
+from ..checks.outcome import Outcome
+from ..errors import InfrastructureError
 from ..report import RunEvent
+from .jupyter import CappedClient, SandboxedKernelManager, VerifiedClient, handshake
 from .sandbox import Sandbox
 from .zygote import Zygote
-
-
-class InfrastructureError(RuntimeError):
-    """The grader could not run the submission (no kernel, no sandbox): not the student's fault."""
-
-
-@dataclass
-class Outcome:
-    """What came back for one request: a value, or why there is none."""
-
-    value: Any = None
-    missing: bool = False
-    error: dict | None = None
-    handle: int | None = None
-
-    @property
-    def ok(self) -> bool:
-        return not self.missing and self.error is None
-
-
-class SandboxedKernelManager(KernelManager):
-    """A KernelManager whose kernel command runs inside the sandbox and is interrupted by message."""
-
-    sandbox: Sandbox | None = None
-
-    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
-        argv = [sys.executable, "-m", "ipykernel_launcher", "-f", self.connection_file, *KERNEL_OPTIONS, *(extra_arguments or [])]
-        return self.sandbox.command(argv)
-
-    async def _async_start_kernel(self, **kw: Any) -> None:
-        """jupyter_client's start_kernel without the fixed 10 ms pause it adds for its own tests."""
-        self._attempted_start = True
-        kernel_cmd, kw = await self._async_pre_start_kernel(**kw)
-        await self._async_launch_kernel(kernel_cmd, **kw)
-        await self._async_post_start_kernel(**kw)
-
-    start_kernel = run_sync(_async_start_kernel)
-
-    def write_connection_file(self, **kwargs: Any) -> tuple[str, dict]:  # noqa: D102
-        result = super().write_connection_file(**kwargs)
-        if self.sandbox.uid is not None:
-            os.chown(self.connection_file, self.sandbox.uid, self.sandbox.uid)
-        return result
-
-
-class VerifiedChannel(AsyncZMQSocketChannel):
-    """A channel that drops (and counts) messages that fail their signature check or do not parse.
-
-    Only the kernel's session holds the key, but the student's code runs inside that kernel and can
-    write to its sockets: a forged message is the student's misbehaviour, not a broken grader."""
-
-    dropped = 0
-
-    async def get_msg(self, timeout: float | None = None) -> dict[str, Any]:  # noqa: D102
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            left = None if deadline is None else max(0.0, deadline - time.monotonic())
-            if not await self.socket.poll(None if left is None else int(left * 1000)):
-                raise Empty
-            try:
-                return await self._recv()
-            except Exception:  # noqa: BLE001 - a bad signature or a malformed message
-                self.dropped += 1
-
-
-class VerifiedClient(AsyncKernelClient):
-    """The grader's kernel client: async (nbclient's timeouts need it), and deaf to forged messages."""
-
-    shell_channel_class = iopub_channel_class = stdin_channel_class = control_channel_class = Type(VerifiedChannel)
-
-    def dropped(self) -> int:
-        channels = (self._shell_channel, self._iopub_channel, self._stdin_channel, self._control_channel)
-        return sum(channel.dropped for channel in channels if channel is not None)
-
-
-class CappedClient(NotebookClient):
-    """nbclient that keeps at most ``output_limit`` bytes of the student's output, then drops the rest,
-    and that interrupts a cell over its time limit once, then gives up on it (the kernel is killed)."""
-
-    output_limit = 1024 * 1024
-    interrupted = False
-
-    async def _async_handle_timeout(self, timeout: int, cell: Any = None) -> None:  # noqa: D102 - nbclient hook
-        if not self.interrupted:
-            self.interrupted = True
-            await ensure_async(self.km.interrupt_kernel())
-            return None  # one more period of grace to unwind
-        raise CellTimeoutError.error_from_timeout_and_cell("Cell execution timed out", timeout, cell)
-
-    def output(self, outs, msg, display_id, cell_index):  # noqa: D102 - nbclient hook
-        content = msg.get("content", {})
-        if MIME in content.get("data", {}):
-            return super().output(outs, msg, display_id, cell_index)
-        size = len(json.dumps(content, default=str)) if msg["msg_type"] != "stream" else len(content.get("text", ""))
-        self._output_bytes = getattr(self, "_output_bytes", 0) + size
-        if self._output_bytes > self.output_limit:
-            self._output_truncated = True
-            return None
-        return super().output(outs, msg, display_id, cell_index)
 
 
 @dataclass
@@ -205,11 +100,11 @@ class KernelSession:
         self._log = open(self._tmp / "kernel.log", "wb")  # noqa: SIM115 - closed in close()
         km.start_kernel(env=self.sandbox.environment(), cwd=str(self.sandbox.scratch),
                         stdout=self._log, stderr=self._log)
-        km.client_class = f"{__name__}.VerifiedClient"
+        km.client_class = f"{VerifiedClient.__module__}.VerifiedClient"
         self.client.kc = km.client()
         self.client.kc.start_channels()
         try:
-            run_sync(_handshake)(self.client.kc, timeout=60)
+            run_sync(handshake)(self.client.kc, timeout=60)
         except RuntimeError as exc:
             log = (self._tmp / "kernel.log").read_text(errors="replace")[-2000:]
             raise InfrastructureError(f"{exc}; kernel log: {log}") from None
@@ -329,10 +224,23 @@ class KernelSession:
         return self._request({"op": "get", "name": name, "keep": keep}, timeout=self.call_timeout, where=f"reading {name}")
 
     def call(self, name: str, args: list, kwargs: dict | None = None, timeout: float | None = None,
-             keep: bool = False, handle: int | None = None) -> Outcome:
+             keep: bool = False, handle: int | None = None, budget: float | None = None) -> Outcome:
         request: dict[str, Any] = {"op": "call", "args": wire.to_wire(list(args)), "kwargs": wire.to_wire(kwargs or {}), "keep": keep}
         request.update({"handle": handle, "attr": name} if handle is not None else {"name": name})
+        if budget is not None:
+            request["budget"] = budget
         return self._request(request, timeout=timeout or self.call_timeout, where=f"calling {name}")
+
+    def update(self, handle: int, attr: str, value: Any, timeout: float | None = None) -> Outcome:
+        request = {"op": "update", "handle": handle, "attr": attr, "value": wire.to_wire(value)}
+        return self._request(request, timeout=timeout or self.call_timeout, where=f"setting {attr}")
+
+    def seed(self, seed: int, threads: int = 1) -> Outcome:
+        return self._request({"op": "seed", "seed": int(seed), "threads": int(threads)}, timeout=30, where="seeding")
+
+    def import_problems(self) -> list[str]:
+        return [f"{event.where}: {event.message.removeprefix('import failed: ')}" for event in self.events
+                if event.message.startswith("import failed")]
 
     def _request(self, request: dict, timeout: float, where: str) -> Outcome:
         if self.dead or self.client is None:
@@ -353,41 +261,6 @@ class KernelSession:
             message = new_events[0].message if new_events else "no reply from the student's kernel"
             return Outcome(error={"type": "NoReply", "message": message})
         return _outcome(replies[-1])
-
-
-async def _handshake(kc: Any, timeout: float) -> None:
-    """Wait until the kernel answers kernel_info and its IOPub channel delivers.
-
-    What jupyter_client's ``wait_for_ready`` checks, without its fixed polling delays (which cost more
-    than starting a kernel from the zygote).
-    """
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        msg_id = kc.kernel_info()
-        if await _shell_reply(kc, msg_id, wait=1.0) and await _iopub_delivers(kc, wait=1.0):
-            return
-        if not await kc.is_alive():
-            raise RuntimeError("the kernel died before replying to kernel_info")
-    raise RuntimeError(f"the kernel did not answer within {timeout:.0f} s")
-
-
-async def _shell_reply(kc: Any, msg_id: str, wait: float) -> bool:
-    try:
-        while (await kc.get_shell_msg(timeout=wait))["parent_header"].get("msg_id") != msg_id:
-            pass
-    except Empty:
-        return False
-    return True
-
-
-async def _iopub_delivers(kc: Any, wait: float) -> bool:
-    """One message arrived on IOPub (the rest that kernel_info published is skipped by nbclient, which
-    reads only the replies to its own requests)."""
-    try:
-        await kc.get_iopub_msg(timeout=wait)
-    except Empty:
-        return False
-    return True
 
 
 def _outcome(reply: Any) -> Outcome:

@@ -103,7 +103,7 @@ def test_torch_mlp_per_depth():
         model = tl.MultiLayerPerceptron(64, hidden, 10)
         n_linear = sum(isinstance(m, torch.nn.Linear) for m in model.modules())
         assert n_linear == len(hidden) + 1
-        from reference.models import build_and_train
+        from reference.models import accuracy, build_and_train
         model = build_and_train(lambda: tl.MultiLayerPerceptron(64, hidden, 10),
                                 d.X_train, d.y_train, epochs=20, lr=3e-3)
-        assert tl.accuracy(model, d.X_val, d.y_val) >= 0.93
+        assert accuracy(model, d.X_val, d.y_val) >= 0.93

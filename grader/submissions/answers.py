@@ -1,8 +1,8 @@
-"""What a submission is made of: a notebook, Python modules, and/or an answers file (YAML or JSON).
+"""Answers files (YAML or JSON): pen-and-paper answers, read as data.
 
-A submission is one student's file or folder. Answers files are data, read here in the grader with a
-safe YAML loader and caps (the file's size; each answer's nesting, and its size with YAML aliases
-expanded, checked before anything is expanded); a value that cannot be read or is over a cap is
+Answers files are data, read here in the grader with a safe YAML loader and caps (the file's size;
+each answer's nesting, and its size with YAML aliases expanded, checked before anything is
+expanded); a value that cannot be read or is over a cap is
 reported by name and the other answers are still graded.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -30,12 +30,6 @@ MAX_ANSWERS_BYTES = 1024 * 1024
 MAX_ANSWER_ELEMENTS = MAX_ANSWERS_BYTES // 2
 MAX_ANSWER_DEPTH = 16
 MAX_PROBLEMS = 20  # messages per answers file
-MAX_NOTEBOOK_BYTES = 32 * 1024 * 1024
-_SKIP = {"__pycache__", ".ipynb_checkpoints", ".git"}
-
-
-class SubmissionError(Exception):
-    """The submission holds nothing the grader can use (no notebook, module or answers file)."""
 
 
 @dataclass
@@ -43,48 +37,6 @@ class Unreadable:
     """An answer whose value could not be read from the answers file."""
 
     reason: str
-
-
-@dataclass
-class Submission:
-    path: Path
-    name: str
-    folder: Path
-    notebooks: list[Path] = field(default_factory=list)
-    modules: list[Path] = field(default_factory=list)
-    answer_files: list[Path] = field(default_factory=list)
-
-    @property
-    def has_code(self) -> bool:
-        return bool(self.notebooks or self.modules)
-
-
-def submission_name(path: Path) -> str:
-    """The name a submission goes by (reports, gradebook rows, overrides): file stem or folder name."""
-    return path.stem if path.is_file() else path.name
-
-
-def discover(path: Path | str) -> Submission:
-    """Classify the files of one student's submission."""
-    path = Path(path)
-    if not path.exists():
-        raise SubmissionError(f"{path}: no such file or folder")
-    if path.is_file():
-        files, folder = [path], path.parent
-    else:
-        files = sorted(p for p in path.rglob("*") if p.is_file() and not _SKIP & set(p.relative_to(path).parts))
-        folder = path
-    submission = Submission(path=path, name=submission_name(path), folder=folder)
-    for file in files:
-        if file.suffix == ".ipynb":
-            submission.notebooks.append(file)
-        elif file.suffix == ".py":
-            submission.modules.append(file)
-        elif file.suffix in ANSWER_SUFFIXES and not file.name.startswith("."):
-            submission.answer_files.append(file)
-    if not (submission.notebooks or submission.modules or submission.answer_files):
-        raise SubmissionError(f"{path}: no notebook (.ipynb), module (.py) or answers file (.yaml/.json) found")
-    return submission
 
 
 def read_answers(path: Path) -> tuple[dict[str, Any], list[str]]:

@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .rubric import Tolerance
+from ..rubric import Tolerance
 
 
 class AnswerFormatError(ValueError):

@@ -8,67 +8,12 @@ function check's case (``let``), so that several places of one case share one ra
 from __future__ import annotations
 
 import copy
-import importlib
-import sys
-from pathlib import Path
 from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from .rubric import Call, FunctionCheck, Plain, RandomArray, Rubric, RubricError, answer_refs, check_expressions, walk
-
-
-class ExpressionError(Exception):
-    """An expression could not be evaluated (a reference raised, an answer is unusable)."""
-
-
-def load_reference(rubric: Rubric, rubric_path: str = "<rubric>") -> dict[str, Callable]:
-    """The rubric's reference functions by name; every name the rubric calls must exist."""
-    functions: dict[str, Callable] = {}
-    if rubric.reference:
-        _make_importable(rubric.reference, rubric_path)
-        try:
-            module = importlib.import_module(rubric.reference)
-        except Exception as exc:  # noqa: BLE001 - any import failure is a rubric problem
-            raise RubricError(rubric_path, [f"{rubric_path}: reference: cannot import {rubric.reference!r}: {exc}"]) from None
-        functions = {name: getattr(module, name) for name in dir(module) if callable(getattr(module, name))}
-    missing = sorted(name for name in called_names(rubric) if name not in functions)
-    if missing:
-        where = rubric.reference or "(no reference module)"
-        raise RubricError(rubric_path, [f"{rubric_path}: reference {where} has no function {name!r}" for name in missing])
-    return functions
-
-
-def _make_importable(module: str, rubric_path: str) -> None:
-    """References live beside the rubrics (``<project>/reference/``), not in the installed package, so
-    that installing the grader (a student does, for self-checks) never installs the solutions."""
-    top = module.split(".")[0]
-    path = Path(rubric_path)
-    if not path.is_file():
-        return
-    for root in (path.resolve().parent, path.resolve().parent.parent):
-        if (root / top).is_dir() or (root / f"{top}.py").is_file():
-            if str(root) not in sys.path:
-                sys.path.insert(0, str(root))
-            return
-
-
-def called_names(rubric: Rubric) -> set[str]:
-    """Every reference function the rubric calls, so that a missing one is caught at load time."""
-    names: set[str] = set()
-    exprs = [*rubric.given.values()]
-    for check in rubric.checks():
-        exprs += check_expressions(check)
-        if isinstance(check, FunctionCheck):
-            names.add(check.reference)
-            names.update(d.call for d in check.distractors)
-            if check.transform is not None:
-                names.add(check.transform.call)
-    for experiment in rubric.experiments.values():
-        exprs += experiment.expressions()
-    for expr in exprs:
-        names.update(node.call for node in walk(expr) if isinstance(node, Call))
-    return names
+from ..errors import ExpressionError
+from ..rubric import Call, Plain, RandomArray
 
 
 class Evaluator:
@@ -149,4 +94,4 @@ def _all_numeric(items: list) -> bool:
     ) and len({np.shape(i) for i in items}) <= 1
 
 
-__all__ = ["Evaluator", "ExpressionError", "answer_refs", "draw", "load_reference"]
+__all__ = ["Evaluator", "ExpressionError", "draw"]

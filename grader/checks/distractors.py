@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 from .compare import Comparator
-from .rubric import Distractor
+from ..rubric import Distractor
 
 
 @dataclass(frozen=True)

@@ -17,14 +17,14 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
+from ..report import CheckResult
+from ..rubric import Experiment, Metric, Rubric, Step, TrainingCheck
 from .compare import AnswerFormatError, as_numeric
 from .expressions import Evaluator
-from .function_checks import error_text
-from .relations import RelationError, holds, lookup, names, parse
-from .report import CheckResult
-from .rubric import Experiment, Metric, Rubric, Step, TrainingCheck
-from .runner.kernel import Outcome
-from .student import StudentWork
+from .outcome import Outcome
+from .requirements import RelationError, holds, lookup, names, parse
+from .results import error_text
+from .work import StudentWork
 
 
 class MetricFailure(Exception):

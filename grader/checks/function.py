@@ -16,20 +16,15 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
+from ..errors import ExpressionError, ReferenceError_
+from ..report import CheckResult
+from ..rubric import FunctionCheck
 from .compare import Comparison, comparator
 from .distractors import Detection, detect, summary, told_apart
-from .expressions import Evaluator, ExpressionError
-from .report import CheckResult
-from .rubric import FunctionCheck
-from .runner.kernel import Outcome
-from .student import StudentWork
-
-HIDDEN_FAILURE = "does not match on the hidden inputs"
-
-
-class ReferenceError_(Exception):
-    """A reference function failed: the rubric or reference is broken, not the submission."""
-
+from .expressions import Evaluator
+from .outcome import Outcome
+from .results import HIDDEN_FAILURE, error_text, short, shown
+from .work import StudentWork
 
 class StudentFailure(Exception):
     """The student's output could not be used (a part missing, a transform that does not apply)."""
@@ -245,68 +240,3 @@ def _missing(check: FunctionCheck, name: str, work: StudentWork) -> str:
     if problems:
         return f"no {what} found: {'; '.join(problems)}"
     return f"no {what} found"
-
-
-def error_text(error: dict, visibility: str) -> str:
-    kind = error.get("type", "Error")
-    if kind == "Unreadable":
-        return error.get("message", "")
-    if kind == "Timeout":
-        return "did not finish within the time limit"
-    if kind == "KernelDied":
-        return "the kernel died: " + error.get("message", "")
-    if visibility == "hidden":
-        return f"raised {kind}"
-    where = error.get("where") or {}
-    line = f" ({where.get('file')}, line {where.get('line')}: {where.get('code')})" if where.get("line") else ""
-    return f"raised {kind}: {error.get('message', '')}{line}"
-
-
-def plain(value: Any) -> Any:
-    """A value as JSON-friendly data for the report."""
-    if isinstance(value, np.ndarray):
-        return plain(value.tolist()) if value.dtype.kind == "f" and not np.all(np.isfinite(value)) else value.tolist()
-    if isinstance(value, np.generic):
-        return plain(value.item())
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, float) and not np.isfinite(value):
-        return str(value)
-    return value
-
-
-MAX_SHOWN = 10_000  # elements of a value copied into a report; a larger one is shown as an excerpt
-
-
-def shown(value: Any) -> Any:
-    """A value for the report: in full (``plain``) up to MAX_SHOWN elements, else a short excerpt, so a
-    student's huge answer is never copied into the report."""
-    return plain(value) if _elements(value, MAX_SHOWN) <= MAX_SHOWN else f"{short(value)} (too large to show in full)"
-
-
-def _elements(value: Any, limit: int) -> int:
-    """How many elements a value holds, counting stopped just past ``limit``."""
-    count, stack = 0, [value]
-    while stack and count <= limit:
-        item = stack.pop()
-        if isinstance(item, np.ndarray):
-            count += item.size
-        elif isinstance(item, (list, tuple)):
-            stack.extend(item)
-        elif isinstance(item, dict):
-            stack.extend(item.values())
-        count += 1
-    return count
-
-
-def short(value: Any) -> str:
-    if isinstance(value, (str, dict)):
-        text = repr(value)
-    else:
-        try:
-            text = " ".join(np.array2string(np.asarray(value), precision=4, separator=", ", threshold=12).split())
-        except (TypeError, ValueError):
-            text = repr(value)
-    return text if len(text) <= 120 else text[:117] + "..."

@@ -1,0 +1,5 @@
+"""``python -m grader``: the ``grader`` command."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,99 @@
+"""Value checks: a named answer against a reference value, with known mistakes and error carried forward.
+
+The answer is marked against the true value first; if that fails, against the check's distractors
+(known mistakes, accepted alternatives) and, when the expectation depends on earlier answers, against
+the value recomputed from the student's own earlier answers (follow-through), keeping the best.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from ..errors import ExpressionError, ReferenceError_
+from ..report import CheckResult
+from ..rubric import ValueCheck, answer_refs
+from .compare import AnswerFormatError, Comparison, as_numeric, comparator
+from .distractors import detect, told_apart
+from .expressions import Evaluator
+from .results import base_result, failed, passed, public, shown, unanswered, with_mistake
+from .work import StudentWork
+
+
+class ValueChecker:
+    """Scores value checks against the true answers (``true_answer``) of one rubric."""
+
+    def __init__(self, functions: Mapping[str, Callable], given: Mapping[str, Any], true: Evaluator,
+                 true_answer: Callable[[str], Any]):
+        self.functions = functions
+        self.given = given
+        self.true = true
+        self.true_answer = true_answer
+
+    def score(self, check: ValueCheck, name: str, work: StudentWork) -> CheckResult:
+        base = base_result(check)
+        outcome = work.answer(name)
+        if not outcome.ok:
+            return unanswered(base, outcome, f"answer {name!r}", check.feedback.failed)
+        try:
+            expected = self.true(check.expected)
+        except ExpressionError as exc:
+            raise ReferenceError_(f"check {check.id}: {exc}") from exc
+        same = comparator(check)
+        result = same(outcome.value, expected)
+        values = dict(got=shown(outcome.value), expected=shown(expected))
+        candidates = [(d, (lambda d=d: self.true(d.as_call()))) for d in check.distractors]
+        if result.ok:
+            note = check.convention if check.convention and told_apart(expected, candidates, same) else None
+            return passed(base, result, check.feedback.passed, values, note)
+        detection = detect(outcome.value, expected, candidates, same)
+        follow = self._follow_through(check, outcome.value, work) if check.follow_through else None
+        follow_credit = check.follow_through_credit if follow is not None else 0.0
+        if detection is not None and detection.credit >= follow_credit:
+            credit = check.points * detection.credit
+            if detection.accepted:
+                return passed(base, result, None, values, detection.message)
+            return failed(base, result, check.feedback.failed, values).model_copy(update=dict(
+                score=credit, mistake=detection.message, message=with_mistake(base, result, detection.message)))
+        if follow is not None:
+            deps, recomputed = follow
+            credit = check.points * check.follow_through_credit
+            note = f"consistent with your earlier answer{'s' if len(deps) > 1 else ''} for {', '.join(deps)}"
+            if check.follow_through_credit < 1:
+                note += f" ({check.follow_through_credit:.0%} credit for follow-through)"
+            return base.model_copy(update=dict(
+                status="passed" if credit >= check.points else "failed", score=credit, message=note,
+                follow_through=True, max_abs_error=recomputed.max_abs_error, max_rel_error=recomputed.max_rel_error,
+                rel_error=recomputed.rel_error, threshold=check.threshold, feedback=check.feedback.passed,
+                **public(base, values)))
+        return failed(base, result, check.feedback.failed, values)
+
+    def _follow_through(self, check: ValueCheck, got: Any, work: StudentWork) -> tuple[list[str], Comparison] | None:
+        """Mark against the value recomputed from the student's own earlier answers, if they differ."""
+        deps = sorted(set(answer_refs(check.expected)))
+        if not deps:
+            return None
+        student: dict[str, Any] = {}
+        for dep in deps:
+            outcome = work.answer(dep)
+            try:
+                student[dep] = as_numeric(outcome.value) if outcome.ok else None
+            except AnswerFormatError:
+                student[dep] = None
+        wrong = [d for d in deps if student[d] is not None and not _same(student[d], self.true_answer(d))]
+        if not wrong:
+            return None
+        evaluator = Evaluator(self.functions, self.given,
+                              lambda d: student[d] if student.get(d) is not None else self.true_answer(d))
+        try:
+            recomputed = evaluator(check.expected)
+        except ExpressionError:
+            return None  # the student's earlier answer is unusable as input (a wrong shape, say)
+        result = comparator(check)(got, recomputed)
+        return (wrong, result) if result.ok else None
+
+
+def _same(a: np.ndarray, b: Any) -> bool:
+    b = np.asarray(b, dtype=float)
+    return a.shape == b.shape and bool(np.allclose(a, b, rtol=1e-9, atol=1e-12))

@@ -1,0 +1,39 @@
+"""``grader validate``: prove a rubric (it parses, its references run, every example scores as its manifest says)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from rich.markup import escape
+from rich.table import Table
+
+from ..errors import ManifestError, RubricError
+from ..manifest import load_manifest, validate_examples
+from .common import ConfigError, load, out
+
+
+@click.command("validate")
+@click.argument("rubric", type=click.Path(exists=True, dir_okay=False))
+@click.option("--examples", type=click.Path(exists=True, file_okay=False), help="Example submissions (default: submissions/<rubric id>/).")
+@click.option("--jobs", "-j", default=1, show_default=True)
+def validate_command(rubric: str, examples: str | None, jobs: int) -> None:
+    """Prove a rubric: it parses, its references run, and every example gets its manifest's score."""
+    assignment = load(rubric)
+    folder = Path(examples) if examples else Path(rubric).resolve().parent.parent / "submissions" / assignment.rubric.id
+    try:
+        manifest = load_manifest(folder / "manifest.yaml")
+        results = validate_examples(assignment, folder, manifest, jobs=jobs)
+    except (ManifestError, RubricError) as exc:
+        raise ConfigError(str(exc)) from None
+    table = Table(title=f"validate {assignment.rubric.id}: {len(results)} examples")
+    for column in ("example", "expected", "got", "ok", "problem"):
+        table.add_column(column, overflow="fold")
+    for result in results:
+        table.add_row(escape(result.name), result.expected, result.got, "[green]yes[/]" if result.ok else "[red]NO[/]", escape(result.problem))
+    out.print(table)
+    failed = [r for r in results if not r.ok]
+    out.print(f"rubric {assignment.rubric.id}: {assignment.rubric.max_points:g} points, references run; "
+              f"{len(results) - len(failed)}/{len(results)} examples as the manifest says")
+    sys.exit(1 if failed else 0)
