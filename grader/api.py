@@ -122,7 +122,7 @@ def grade_class(paths: Iterable[Path | str], rubric: RubricLike, *, out: Path | 
             job = Job(index, entry, manual)
             try:
                 job.staged = stage(entry.path, job.folder / "submission")
-                key = cache_key(job.staged, assignment.rubric, manual) if store else ""
+                key = cache_key(entry.name, job.staged, assignment.rubric, manual) if store else ""
                 cached = store.get(key) if store else None
             except Exception as exc:  # noqa: BLE001 - one unreadable submission never stops the batch
                 job.close()

@@ -20,9 +20,10 @@ from .submissions.staging import Staged
 from .version import __version__
 
 
-def cache_key(staged: Staged, rubric: Rubric, manual: Mapping[str, Any] | None = None) -> str:
+def cache_key(name: str, staged: Staged, rubric: Rubric, manual: Mapping[str, Any] | None = None) -> str:
+    """The key of one student's (``name``) staged submission graded with ``rubric`` and TA points ``manual``."""
     digest = hashlib.sha256()
-    digest.update(f"dl-grader {__version__}\n".encode())
+    digest.update(f"dl-grader {__version__}\n{name}\n".encode())
     digest.update(rubric.model_dump_json(warnings=False).encode())
     digest.update(json.dumps(manual or {}, sort_keys=True, default=str).encode())
     for path in _reference_files(rubric):

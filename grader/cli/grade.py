@@ -89,13 +89,13 @@ def _executor(dask_address: str | None, jobs: int, jobs_given: bool) -> str:
 def _summary(result, target: Path) -> None:
     rubric = result.assignment.rubric
     for skipped in result.skipped:
-        console.print(f"[yellow]not graded:[/] {escape(skipped.shown)}: {escape(skipped.reason)}", highlight=False)
+        console.print(f"[yellow]not graded:[/] {escape(skipped.shown)}: {escape(skipped.reason)}", highlight=False, soft_wrap=True)
     if result.late is not None:
         missing, strays = result.unmatched_timestamps()
         if missing:
-            console.print(f"[yellow]late policy: no timestamp for {len(missing)} (no penalty):[/] {', '.join(missing)}")
+            console.print(f"[yellow]late policy: no timestamp for {len(missing)} (no penalty):[/] {', '.join(missing)}", soft_wrap=True)
         if strays:
-            console.print(f"[yellow]late policy: timestamps that match no submission:[/] {', '.join(strays)}")
+            console.print(f"[yellow]late policy: timestamps that match no submission:[/] {escape(', '.join(strays))}", soft_wrap=True)
         penalised = [f"{r.submission} -{r.late.penalty:g}" for r in result.reports if r.late is not None and r.late.penalty > 0]
         out.print(f"late policy: {len(penalised)} penalised" + (f" ({', '.join(penalised)})" if penalised else ""))
     table = Table(title=f"{rubric.id}: {len(result.reports)} submissions")

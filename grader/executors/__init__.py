@@ -7,36 +7,9 @@ fault policy, so a submission gets the same report wherever it runs.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Callable, Iterable
+from .jobs import Done, Executor, Job
 
-from ..assignment import Assignment
-from ..report import Report
-from ..submissions.classes import Entry
-from ..submissions.staging import Staged
-
-
-@dataclass
-class Job:
-    """One submission on its way through a batch: its entry, TA points, and its staged copy."""
-
-    index: int
-    entry: Entry
-    manual: Any = None
-    staged: Staged | None = None
-    key: str = ""
-    folder: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="dl-grader-staged-")))
-
-    def close(self) -> None:
-        """Remove the staged copy."""
-        shutil.rmtree(self.folder, ignore_errors=True)
-
-
-Done = Callable[[Job, Report], None]
-Executor = Callable[[Iterable[Job], Assignment, Done], None]
+__all__ = ["Done", "Executor", "Job", "executor_for"]
 
 
 def executor_for(spec: str, *, jobs: int = 1, sandbox: bool | None = None, warm: bool = True) -> Executor:

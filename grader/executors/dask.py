@@ -25,7 +25,7 @@ from ..report import Report
 from ..rubric import Rubric
 from ..runner.pool import ZygotePool
 from ..submissions.staging import pack, unpack
-from . import Done, Job
+from .jobs import Done, Job
 
 IN_FLIGHT_PER_WORKER = 4  # staged submissions held in memory per worker, beyond the one being graded
 

@@ -8,7 +8,7 @@ from typing import Iterable
 from ..assignment import Assignment
 from ..grading import grade_with_retry
 from ..runner.pool import ZygotePool
-from . import Done, Job
+from .jobs import Done, Job
 
 
 def run_local(work: Iterable[Job], assignment: Assignment, done: Done, *, workers: int = 1, sandbox: bool | None = None,

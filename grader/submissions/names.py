@@ -2,8 +2,8 @@
 
 A name comes from the student's file or folder name, so it is student-controlled bytes: it is made
 safe here, once, for file systems and for every output format (letters, digits, ``.``, ``-`` and
-``_`` only; no leading dot or dash; at most ``MAX_NAME`` characters). Within one class the names are
-unique: clashes (``alice/`` and ``alice.yaml``, names that differ only in case or in characters made
+``_`` only; no leading dot or dash, no trailing dot; at most ``MAX_NAME`` characters). Within one
+class the names are unique: clashes (``alice/`` and ``alice.yaml``, names that differ only in case or in characters made
 safe, a name equal to a class output such as ``gradebook.csv``) are resolved the same way on every
 run, whatever order the paths come in.
 """
@@ -22,8 +22,8 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u20
 
 def safe_name(text: str) -> str:
     """``text`` as a name that is safe in a path, a CSV cell, HTML, Markdown and a command line."""
-    name = _UNSAFE.sub("_", unicodedata.normalize("NFC", text)).lstrip("._-").rstrip(".")
-    return name[:MAX_NAME].rstrip(".") or "submission"
+    name = _UNSAFE.sub("_", unicodedata.normalize("NFC", text)).lstrip(".-").rstrip("._-")
+    return name[:MAX_NAME].rstrip("._-") or "submission"
 
 
 def base_name(path: Path) -> str:
