@@ -53,7 +53,7 @@ def to_wire(value: Any, _depth: int = 0) -> Any:
             raise WireError(f"string of {len(text)} characters is too long")
         return text
     if isinstance(value, np.generic):
-        return to_wire(np.asarray(value).item() if value.dtype.kind in _NUMERIC_KINDS else str(value), _depth + 1)
+        return _scalar_to_wire(value)
     if isinstance(value, np.ndarray):
         return _array_to_wire(np.asarray(value))
     tensor = _torch_tensor_to_numpy(value)
@@ -119,16 +119,48 @@ def _float_from_wire(text: Any) -> float:
     return float(text)
 
 
+def _scalar_to_wire(value: np.generic) -> Any:
+    """A numpy scalar as the Python number it holds (long double as the nearest float64), or a 0-d array."""
+    kind = value.dtype.kind
+    if kind == "b":
+        return bool(value)
+    if kind in "iu":
+        return int(value)
+    if kind == "f":
+        with np.errstate(over="ignore"):
+            return _float_to_wire(float(np.float64(value)))
+    if kind == "c":
+        return _array_to_wire(np.asarray(value))
+    return to_wire(str(value), 1)
+
+
+def plain_dtype(array: np.ndarray) -> np.ndarray:
+    """The array in a dtype every machine reads alike: native byte order; long double (float96/128) as
+    float64 and complex256 as complex128. Shape (0-d included), dtype otherwise and values are kept."""
+    dtype = array.dtype
+    if dtype.kind == "f" and dtype.itemsize > 8:
+        dtype = np.dtype(np.float64)
+    elif dtype.kind == "c" and dtype.itemsize > 16:
+        dtype = np.dtype(np.complex128)
+    if not dtype.isnative:
+        dtype = dtype.newbyteorder("=")
+    if dtype == array.dtype:
+        return array
+    with np.errstate(over="ignore"):
+        return array.astype(dtype)
+
+
 def _array_to_wire(array: np.ndarray) -> dict:
     if array.dtype.kind not in _NUMERIC_KINDS:
         if array.dtype.kind == "O":
             # Object arrays (ragged lists, say) travel as nested lists of plain values, if they can.
             return to_wire(array.tolist(), 1)
         raise WireError(f"arrays of dtype {array.dtype} cannot be sent")
+    array = plain_dtype(array)
     if array.nbytes > MAX_ARRAY_BYTES:
         raise WireError(f"array of {array.nbytes} bytes is too large")
     buffer = io.BytesIO()
-    np.save(buffer, np.ascontiguousarray(array), allow_pickle=False)
+    np.save(buffer, array, allow_pickle=False)  # (any strides; a 0-d array stays 0-d)
     return {ARRAY: base64.b64encode(buffer.getvalue()).decode("ascii")}
 
 
@@ -142,17 +174,41 @@ def _array_from_wire(text: Any) -> np.ndarray:
         raise WireError(f"malformed array: {exc}") from None
     if not isinstance(array, np.ndarray) or array.dtype.kind not in _NUMERIC_KINDS:
         raise WireError("array has a non-numeric dtype")
-    return array
+    return plain_dtype(array)
 
 
 def _torch_tensor_to_numpy(value: Any) -> np.ndarray | None:
-    """A torch tensor as a numpy array, without importing torch when nobody else has."""
+    """A torch tensor as a numpy array of what it stores, without importing torch when nobody else has.
+
+    Subclasses are read with their ``__torch_function__`` and ``__torch_dispatch__`` overrides switched
+    off, so what is stored is what is sent, whatever ``.detach()`` or ``.numpy()`` would claim. A tensor
+    that requires grad, or lives on another device, is detached and copied to the CPU; one without data
+    (on the meta device, say) is refused."""
+    import contextlib
     import sys
 
     torch = sys.modules.get("torch")
     if torch is None or not isinstance(value, torch.Tensor):
         return None
-    tensor = torch.Tensor.detach(value).cpu()
-    if tensor.dtype == torch.bfloat16 or tensor.dtype == torch.float16:
-        tensor = tensor.float()
-    return np.asarray(torch.Tensor.numpy(tensor)).copy()
+    with contextlib.ExitStack() as plain:
+        for name in ("DisableTorchFunctionSubclass", "_DisableTorchDispatch"):
+            if hasattr(torch._C, name):
+                plain.enter_context(getattr(torch._C, name)())
+        if torch.Tensor.is_meta.__get__(value) or value.device.type == "meta":
+            raise WireError("a tensor without data (on the meta device) cannot be sent; return a real tensor")
+        try:
+            tensor = torch.Tensor.detach(value)
+            if tensor.is_sparse:
+                tensor = tensor.to_dense()
+            if tensor.is_quantized:
+                tensor = tensor.dequantize()
+            tensor = tensor.cpu().resolve_conj().resolve_neg()
+            if tensor.dtype == torch.bfloat16:
+                tensor = tensor.float()
+            elif tensor.dtype == torch.complex32:
+                tensor = tensor.to(torch.complex64)
+            return np.array(torch.Tensor.numpy(tensor), copy=True)
+        except WireError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - no storage to read (a wrapper subclass), an exotic layout
+            raise WireError(f"a tensor whose data cannot be read ({type(exc).__name__}: {str(exc)[:200]})") from None

@@ -79,7 +79,7 @@ def test_function_check_detects_per_case_and_hidden_checks_show_no_values(tmp_pa
     assert public.expected is not None  # public: values shown
     assert hidden.score == 0 and hidden.mistake == public.mistake and "flipped the kernel" in hidden.message
     assert hidden.got is None and hidden.expected is None and hidden.max_abs_error is None
-    assert hidden.message == f"5 of 5 hidden cases failed: does not match on the hidden inputs. {hidden.mistake}"
+    assert hidden.message == f"5 of 5 hidden cases failed: does not match on the hidden inputs (wrong values). {hidden.mistake}"
 
 
 def test_distractor_credit_gives_partial_points(tmp_path):

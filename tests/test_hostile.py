@@ -210,7 +210,7 @@ for folder, dirs, files in os.walk("/"):
         except OSError:
             pass
 imports = 0
-for module in ["reference.conv1d", "grader.scoring"]:
+for module in ["reference.conv1d", "grader.checks.scorer"]:
     try:
         importlib.import_module(module)
         imports += 1
@@ -375,10 +375,10 @@ def test_nothing_a_student_leaves_behind_reaches_the_next_in_the_slot(tmp_path: 
     token = f"LEFT-{uuid.uuid4().hex}"
     first = write(tmp_path / "first" / "work.ipynb", notebook(LEAVE_BEHIND.format(token=token[::-1])))
     second = write(tmp_path / "second" / "work.ipynb", notebook(LOOK_AROUND.format(token=token[::-1])))
-    report, _ = grade_within(first.parent, fast_assignment(), deadline=45, warm=True)
+    report, _ = grade_within(first.parent, fast_assignment(cell_timeout=30), deadline=45, warm=True)
     written = _probe_result(report, 1)[0]
     assert written >= 2, f"the first student could not write anywhere: the test is broken\n{describe(report)}"
-    report, _ = grade_within(second.parent, fast_assignment(), deadline=45, warm=True)
+    report, _ = grade_within(second.parent, fast_assignment(cell_timeout=30), deadline=45, warm=True)
     hits = _probe_result(report, 1)[0]
     assert hits == 0, f"the next student found {hits} file(s) the previous one left (see its output)\n{describe(report)}"
 

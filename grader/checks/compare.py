@@ -31,11 +31,19 @@ _QUOTE.maxlevel, _QUOTE.maxstring, _QUOTE.maxother = 3, 40, 40
 
 @dataclass(frozen=True)
 class Comparison:
+    """The verdict on one value; ``problem`` names what is wrong in a fixed vocabulary (PROBLEMS), the only
+    part of a failure a hidden check may show."""
+
     ok: bool
     message: str
     max_abs_error: float | None = None
     max_rel_error: float | None = None
     rel_error: float | None = None
+    problem: str | None = None
+
+
+PROBLEMS = {"shape": "wrong shape", "values": "wrong values", "form": "not numbers of a usable form",
+            "not finite": "NaN or infinity", "structure": "wrong number or names of parts"}
 
 
 def as_numeric(value: Any) -> np.ndarray:
@@ -49,6 +57,8 @@ def as_numeric(value: Any) -> np.ndarray:
     _check_plain_numbers(value)
     try:
         array = np.asarray(value, dtype=float)
+    except OverflowError:
+        raise AnswerFormatError("a number too large to compare (beyond the float range, about 1.8e308)") from None
     except (ValueError, TypeError):
         raise AnswerFormatError("expected a number or a rectangular list of numbers (rows of equal length)") from None
     return array
@@ -103,24 +113,26 @@ def rel_error(a: Any, b: Any) -> float:
 def _structured(got: Any, expected: Any, leaf: Callable[[np.ndarray, np.ndarray], Comparison]) -> Comparison:
     if isinstance(expected, tuple):
         if not isinstance(got, (tuple, list)) or len(got) != len(expected):
-            return Comparison(False, f"expected {len(expected)} return values (a tuple), got {_describe(got)}")
+            return Comparison(False, f"expected {len(expected)} return values (a tuple), got {_describe(got)}", problem="structure")
         return _items([(f"return value {i}", g, e) for i, (g, e) in enumerate(zip(got, expected))], leaf, "all return values match")
     if isinstance(expected, dict):
         if not isinstance(got, dict):
-            return Comparison(False, f"expected a dict with keys {', '.join(map(str, expected))}, got {_describe(got)}")
+            return Comparison(False, f"expected a dict with keys {', '.join(map(str, expected))}, got {_describe(got)}",
+                              problem="structure")
         missing = [k for k in expected if k not in got]
         if missing:
-            return Comparison(False, f"missing key{'s' if len(missing) > 1 else ''} {', '.join(map(str, missing))}")
+            return Comparison(False, f"missing key{'s' if len(missing) > 1 else ''} {', '.join(map(str, missing))}",
+                              problem="structure")
         return _items([(f"[{k!r}]", got[k], e) for k, e in expected.items()], leaf, "all entries match")
     try:
         g = as_numeric(got)
     except AnswerFormatError as exc:
-        return Comparison(False, str(exc))
+        return Comparison(False, str(exc), problem="form")
     e = np.asarray(expected, dtype=float)
     if g.shape != e.shape:
-        return Comparison(False, f"wrong shape: expected {_shape(e.shape)}, got {_shape(g.shape)}")
+        return Comparison(False, f"wrong shape: expected {_shape(e.shape)}, got {_shape(g.shape)}", problem="shape")
     if not np.all(np.isfinite(g)):
-        return Comparison(False, "contains NaN or infinity")
+        return Comparison(False, "contains NaN or infinity", problem="not finite")
     return leaf(g, e)
 
 
@@ -129,7 +141,7 @@ def _items(items: list[tuple[str, Any, Any]], leaf: Callable, ok_message: str) -
     for label, g, e in items:
         part = _structured(g, e, leaf)
         if not part.ok:
-            return Comparison(False, f"{label}: {part.message}", part.max_abs_error, part.max_rel_error, part.rel_error)
+            return Comparison(False, f"{label}: {part.message}", part.max_abs_error, part.max_rel_error, part.rel_error, part.problem)
         if worst is None or (part.rel_error or part.max_abs_error or 0) > (worst.rel_error or worst.max_abs_error or 0):
             worst = part
     if worst is None:
@@ -142,7 +154,7 @@ def _rel_error(g: np.ndarray, e: np.ndarray, threshold: float) -> Comparison:
     max_abs = float(np.max(np.abs(g - e))) if g.size else 0.0
     ok = error <= threshold
     message = f"relative error {error:.2g}" + (" (within" if ok else " (above") + f" the threshold {threshold:g})"
-    return Comparison(ok, message, max_abs, None, error)
+    return Comparison(ok, message, max_abs, None, error, None if ok else "values")
 
 
 def _allclose(g: np.ndarray, e: np.ndarray, tolerance: Tolerance) -> Comparison:
@@ -153,7 +165,7 @@ def _allclose(g: np.ndarray, e: np.ndarray, tolerance: Tolerance) -> Comparison:
     max_rel = float(rel.max()) if rel.size else 0.0
     ok = bool(np.all(abs_err <= tolerance.atol + tolerance.rtol * np.abs(e)))
     message = "matches" if ok else f"values differ (largest absolute error {max_abs:.3g}, relative {max_rel:.3g})"
-    return Comparison(ok, message, max_abs, max_rel)
+    return Comparison(ok, message, max_abs, max_rel, problem=None if ok else "values")
 
 
 def _shape(shape: tuple) -> str:

@@ -23,7 +23,7 @@ from .compare import Comparison, comparator
 from .distractors import Detection, detect, summary, told_apart
 from .expressions import Evaluator
 from .outcome import Outcome
-from .results import HIDDEN_FAILURE, error_text, short, shown
+from .results import UNUSABLE, error_text, hidden_failure, short, shown
 from .work import StudentWork
 
 class StudentFailure(Exception):
@@ -117,7 +117,8 @@ class FunctionChecker:
                 got = self._prepare_output(check, outcome.value, case)
             except StudentFailure as exc:
                 tally.credits.append(0.0)
-                tally.first_failure = tally.first_failure or (case, outcome.value, expected, str(exc))
+                tally.first_failure = tally.first_failure or (case, outcome.value, expected,
+                                                              str(exc) if check.visibility == "public" else UNUSABLE)
                 continue
             candidates = [(d, self._distractor_thunk(check, d, case)) for d in check.distractors]
             result = same(got, expected)
@@ -136,7 +137,7 @@ class FunctionChecker:
             else:
                 tally.credits.append(0.0)
             if tally.first_failure is None:
-                tally.first_failure = (case, got, expected, result.message)
+                tally.first_failure = (case, got, expected, result.message if check.visibility == "public" else hidden_failure(result))
         return self._result(check, name, base, tally, len(cases))
 
     def _student(self, check: FunctionCheck, name: str, case: PreparedCase, work: StudentWork):
@@ -198,7 +199,7 @@ class FunctionChecker:
         named = f". {common['mistake']}" if common["mistake"] else ""
         if hidden:
             failed = total - passed
-            message = f"{failed} of {total} hidden cases failed: {why if got is None else HIDDEN_FAILURE}{named}"
+            message = f"{failed} of {total} hidden cases failed: {why}{named}"
             return base.model_copy(update=dict(status=status, message=message, feedback=check.feedback.failed, **common))
         inputs = ", ".join(short(a) for a in case.args)
         message = f"{passed}/{total} cases passed; case {case.index + 1} {name}({inputs}): {why}{named}"
@@ -236,7 +237,7 @@ def _missing(check: FunctionCheck, name: str, work: StudentWork) -> str:
     what = f"class named {check.instance.class_!r}" if check.instance else f"function named {name!r}"
     if not work.has_code:
         return f"no {what} found (no code was handed in)"
-    problems = work.import_problems()
+    problems = work.import_problems() if check.visibility == "public" else []  # (student text: public checks only)
     if problems:
         return f"no {what} found: {'; '.join(problems)}"
     return f"no {what} found"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import math
+import reprlib
 import operator
 from typing import Any, Mapping
 
@@ -156,15 +157,17 @@ def _equal(a: Any, b: Any) -> bool:
 def _maybe_number(value: Any) -> float | None:
     if isinstance(value, (bool, np.bool_)):
         return None
-    if isinstance(value, (int, float, np.integer, np.floating)):
-        return float(value)
-    if isinstance(value, np.ndarray) and value.size == 1 and value.dtype.kind in "iuf":
-        return float(value.item())
-    if isinstance(value, str):
-        try:
+    try:
+        if isinstance(value, (int, float, np.integer, np.floating)):
             return float(value)
-        except ValueError:
-            return None
+        if isinstance(value, np.ndarray) and value.size == 1 and value.dtype.kind in "iuf":
+            return float(value.item())
+        if isinstance(value, str):
+            return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf  # (an int beyond the float range: not a finite number)
+    except ValueError:
+        return None
     return None
 
 
@@ -186,8 +189,8 @@ def _truth(value: Any) -> bool:
 def _array(value: Any) -> np.ndarray:
     try:
         array = np.asarray(value, dtype=float)
-    except (TypeError, ValueError):
-        raise RelationError(f"expected numbers, got {_describe(value)}") from None
+    except (TypeError, ValueError, OverflowError):
+        raise RelationError(f"expected finite numbers, got {_describe(value)}") from None
     if array.size == 0:
         raise RelationError("expected numbers, got an empty list")
     return array
@@ -195,10 +198,10 @@ def _array(value: Any) -> np.ndarray:
 
 def _flat(items: tuple) -> list:
     if len(items) == 1 and isinstance(items[0], (list, tuple, np.ndarray)):
-        return list(np.ravel(np.asarray(items[0], dtype=float)))
+        return list(np.ravel(_array(items[0])))
     return list(items)
 
 
 def _describe(value: Any) -> str:
-    text = repr(value)
+    text = reprlib.repr(value)
     return f"{type(value).__name__} {text if len(text) <= 40 else text[:37] + '...'}"

@@ -12,10 +12,20 @@ from typing import Any
 import numpy as np
 
 from ..report import CheckResult
-from .compare import Comparison
+from .compare import PROBLEMS, Comparison
 from .outcome import Outcome
 
+# What a hidden check may say: a fixed vocabulary, never a name, message or value of the student's.
 HIDDEN_FAILURE = "does not match on the hidden inputs"
+UNUSABLE = "the result could not be used"
+HIDDEN_ERRORS = {"Timeout": "timed out", "BudgetExceeded": "timed out", "KernelDied": "the kernel died",
+                 "Unreadable": "the answer could not be read"}
+RAISED = "raised an exception"
+
+
+def hidden_failure(result: Comparison) -> str:
+    """A failed comparison as a hidden check may report it: what kind of problem, nothing else."""
+    return f"{HIDDEN_FAILURE} ({PROBLEMS[result.problem]})" if result.problem in PROBLEMS else HIDDEN_FAILURE
 
 
 def base_result(check: Any) -> CheckResult:
@@ -43,13 +53,13 @@ def passed(base: CheckResult, result: Comparison, feedback: str | None, shown: d
 
 
 def failed(base: CheckResult, result: Comparison, feedback: str | None, shown: dict) -> CheckResult:
-    message = result.message if base.visibility == "public" else HIDDEN_FAILURE
+    message = result.message if base.visibility == "public" else hidden_failure(result)
     return base.model_copy(update=dict(status="failed", message=message, feedback=feedback,
                                        **errors(base, result), **public(base, shown)))
 
 
 def with_mistake(base: CheckResult, result: Comparison, mistake: str) -> str:
-    return f"{result.message if base.visibility == 'public' else HIDDEN_FAILURE}. {mistake}"
+    return f"{result.message if base.visibility == 'public' else hidden_failure(result)}. {mistake}"
 
 
 def unanswered(base: CheckResult, outcome: Outcome, what: str, feedback: str | None) -> CheckResult:
@@ -59,15 +69,16 @@ def unanswered(base: CheckResult, outcome: Outcome, what: str, feedback: str | N
 
 
 def error_text(error: dict, visibility: str) -> str:
+    """Why a request to the student's process failed; for a hidden check, from HIDDEN_ERRORS alone."""
     kind = error.get("type", "Error")
+    if visibility == "hidden":
+        return HIDDEN_ERRORS.get(kind, RAISED)
     if kind == "Unreadable":
         return error.get("message", "")
     if kind == "Timeout":
         return "did not finish within the time limit"
     if kind == "KernelDied":
         return "the kernel died: " + error.get("message", "")
-    if visibility == "hidden":
-        return f"raised {kind}"
     where = error.get("where") or {}
     line = f" ({where.get('file')}, line {where.get('line')}: {where.get('code')})" if where.get("line") else ""
     return f"raised {kind}: {error.get('message', '')}{line}"
@@ -76,9 +87,12 @@ def error_text(error: dict, visibility: str) -> str:
 def plain(value: Any) -> Any:
     """A value as JSON-friendly data for the report."""
     if isinstance(value, np.ndarray):
-        return plain(value.tolist()) if value.dtype.kind == "f" and not np.all(np.isfinite(value)) else value.tolist()
+        return plain(value.tolist()) if value.dtype.kind in "fc" and not np.all(np.isfinite(value)) or value.dtype.kind == "c" \
+            else value.tolist()
     if isinstance(value, np.generic):
         return plain(value.item())
+    if isinstance(value, complex):
+        return str(value)
     if isinstance(value, (list, tuple)):
         return [plain(v) for v in value]
     if isinstance(value, dict):

@@ -3,6 +3,9 @@
 The answer is marked against the true value first; if that fails, against the check's distractors
 (known mistakes, accepted alternatives) and, when the expectation depends on earlier answers, against
 the value recomputed from the student's own earlier answers (follow-through), keeping the best.
+Follow-through is withheld where the wrong earlier answer makes the step trivial (the recomputed value
+is all zeros, or one of the step's inputs unchanged, while the true answer is not): copying zeros
+through a chain shows no understanding of it, and the feedback says why.
 """
 
 from __future__ import annotations
@@ -13,11 +16,11 @@ import numpy as np
 
 from ..errors import ExpressionError, ReferenceError_
 from ..report import CheckResult
-from ..rubric import ValueCheck, answer_refs
+from ..rubric import ValueCheck, answer_refs, refs
 from .compare import AnswerFormatError, Comparison, as_numeric, comparator
 from .distractors import detect, told_apart
 from .expressions import Evaluator
-from .results import base_result, failed, passed, public, shown, unanswered, with_mistake
+from .results import base_result, failed, hidden_failure, passed, public, shown, unanswered, with_mistake
 from .work import StudentWork
 
 
@@ -49,6 +52,7 @@ class ValueChecker:
             return passed(base, result, check.feedback.passed, values, note)
         detection = detect(outcome.value, expected, candidates, same)
         follow = self._follow_through(check, outcome.value, work) if check.follow_through else None
+        withheld, follow = (follow, None) if isinstance(follow, str) else (None, follow)
         follow_credit = check.follow_through_credit if follow is not None else 0.0
         if detection is not None and detection.credit >= follow_credit:
             credit = check.points * detection.credit
@@ -56,6 +60,9 @@ class ValueChecker:
                 return passed(base, result, None, values, detection.message)
             return failed(base, result, check.feedback.failed, values).model_copy(update=dict(
                 score=credit, mistake=detection.message, message=with_mistake(base, result, detection.message)))
+        if withheld is not None:
+            return failed(base, result, check.feedback.failed, values).model_copy(update=dict(
+                message=f"{result.message if base.visibility == 'public' else hidden_failure(result)}; {withheld}"))
         if follow is not None:
             deps, recomputed = follow
             credit = check.points * check.follow_through_credit
@@ -69,8 +76,9 @@ class ValueChecker:
                 **public(base, values)))
         return failed(base, result, check.feedback.failed, values)
 
-    def _follow_through(self, check: ValueCheck, got: Any, work: StudentWork) -> tuple[list[str], Comparison] | None:
-        """Mark against the value recomputed from the student's own earlier answers, if they differ."""
+    def _follow_through(self, check: ValueCheck, got: Any, work: StudentWork) -> tuple[list[str], Comparison] | str | None:
+        """Mark against the value recomputed from the student's own earlier answers, if they differ: the
+        dependencies and the comparison when it holds, a message when it holds but is withheld, else None."""
         deps = sorted(set(answer_refs(check.expected)))
         if not deps:
             return None
@@ -91,7 +99,45 @@ class ValueChecker:
         except ExpressionError:
             return None  # the student's earlier answer is unusable as input (a wrong shape, say)
         result = comparator(check)(got, recomputed)
-        return (wrong, result) if result.ok else None
+        if not result.ok:
+            return None
+        trivial = self._trivial(check, recomputed, evaluator)
+        if trivial is not None:
+            earlier = f"answer{'s' if len(wrong) > 1 else ''} for {', '.join(wrong)}"
+            return f"no follow-through credit: with your earlier {earlier} this step becomes trivial ({trivial}), while the right answer is not"
+        return wrong, result
+
+    def _trivial(self, check: ValueCheck, recomputed: Any, student: Evaluator) -> str | None:
+        """How the recomputed expectation is trivial where the true one is not (all zeros, or an input
+        of the step unchanged), or None."""
+        truth = self.true(check.expected)
+        if _zeros(recomputed) and not _zeros(truth):
+            return "all zeros"
+        for ref in sorted({*refs(check.expected, "$"), *refs(check.expected, "@")}):
+            expr = ("$" if ref in self.given else "@") + ref
+            try:
+                value, true_value = student(expr), self.true(expr)
+            except ExpressionError:
+                continue
+            if _close(recomputed, value) and not _close(truth, true_value):
+                return f"it leaves {ref} unchanged"
+        return None
+
+
+def _zeros(value: Any) -> bool:
+    try:
+        array = as_numeric(value)
+    except AnswerFormatError:
+        return False
+    return array.size > 0 and bool(np.all(np.abs(array) <= 1e-12))
+
+
+def _close(a: Any, b: Any) -> bool:
+    try:
+        a, b = as_numeric(a), as_numeric(b)
+    except AnswerFormatError:
+        return False
+    return a.shape == b.shape and bool(np.allclose(a, b, rtol=1e-9, atol=1e-12))
 
 
 def _same(a: np.ndarray, b: Any) -> bool:

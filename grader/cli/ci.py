@@ -25,9 +25,10 @@ import click
 from ..api import grade
 from ..errors import KitError, RubricError
 from ..kit import bundle
-from ..reporters.github import annotations, append_to, check_title, classroom_result, points_line, summary_markdown
+from ..escaping import one_line
+from ..reporters.github import annotations, append_to, classroom_result, points_line, readable_log, summary_markdown
 from ..reporters.json_report import write_json
-from ..reporters.junit import check_details, failing, write_junit
+from ..reporters.junit import failing, write_junit
 from ..workflow import render_workflow
 from .common import ConfigError, load, rubric_problems
 
@@ -57,19 +58,12 @@ def ci_command(rubric: str, submission: str, junit_path: str, out_dir: str, publ
     write_junit(report, Path(junit_path))
     write_json(report, out / "report.json")
 
-    click.echo(f"{report.rubric}: {report.submission}")
-    if report.status == "graded":
-        for question in report.questions:
-            for check in question.checks:
-                click.echo(f"  {check.status.upper():8} {check_title(question, check)}: {check_details(check)}")
-        for event in report.events:
-            click.echo(f"  {event.where} ({event.kind}): {event.message}")
-    for line in annotations(report):
+    for line in readable_log(report) + annotations(report):
         click.echo(line)
     append_to("GITHUB_STEP_SUMMARY", summary_markdown(report))
     if report.status != "graded":
         append_to("GITHUB_OUTPUT", f"result={classroom_result(report)}\n")
-        click.echo(f"could not grade {report.submission}: {report.reason}", err=True)
+        click.echo(f"could not grade {report.submission}: {one_line(report.reason or '')}", err=True)
         sys.exit(2)
     append_to("GITHUB_OUTPUT", f"points={report.final_score:g}\nmax-points={report.max_score:g}\nresult={classroom_result(report)}\n")
     click.echo(points_line(report))

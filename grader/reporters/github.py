@@ -1,6 +1,8 @@
 """GitHub Actions and GitHub Classroom: workflow commands, the job summary and the runner's result.
 
-``annotations`` gives an ``::error`` per failed check and the ``Points X/Y`` notices GitHub Classroom
+``readable_log`` gives the plain lines a person reads in the job's log, inside a ``stop-commands``
+block (GitHub's own way to keep printed text from being read as workflow commands: student text
+there can neither start a line nor raise an annotation); ``annotations`` gives an ``::error`` per failed check and the ``Points X/Y`` notices GitHub Classroom
 reads; ``summary_markdown`` the table for ``$GITHUB_STEP_SUMMARY``; ``classroom_result`` the base64
 result the autograding reporter reads from ``$GITHUB_OUTPUT``.
 """
@@ -10,25 +12,17 @@ from __future__ import annotations
 import base64
 import json
 import os
+import secrets
 
+from ..escaping import markdown, markdown_code, one_line, workflow_data, workflow_property
 from ..report import CheckResult, QuestionResult, Report
 from .junit import check_details, failing
 
 _ICON = {"passed": "✅", "failed": "❌", "error": "💥", "not-gradable": "⚠️", "pending": "⏳"}
 
 
-def escape_data(text: str) -> str:
-    """Escape the message part of a workflow command."""
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def escape_property(text: str) -> str:
-    """Escape a property value (``title=...``) of a workflow command."""
-    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
-
-
 def annotation(kind: str, title: str, message: str) -> str:
-    return f"::{kind} title={escape_property(title)}::{escape_data(message)}"
+    return f"::{kind} title={workflow_property(title)}::{workflow_data(message)}"
 
 
 def check_title(question: QuestionResult, check: CheckResult) -> str:
@@ -39,6 +33,18 @@ def check_title(question: QuestionResult, check: CheckResult) -> str:
 def points_line(report: Report) -> str:
     """The line GitHub Classroom reads: ``Points 11/16`` (after any late penalty)."""
     return f"Points {report.final_score:g}/{report.max_score:g}"
+
+
+def readable_log(report: Report) -> list[str]:
+    """Every check and run event on a line of its own, student text escaped, workflow commands stopped."""
+    token = secrets.token_hex(16)
+    lines = [f"::stop-commands::{token}", f"{report.rubric}: {one_line(report.submission)}"]
+    if report.status == "graded":
+        for question in report.questions:
+            for check in question.checks:
+                lines.append(f"  {check.status.upper():8} {check_title(question, check)}: {one_line(check_details(check))}")
+        lines += [f"  {one_line(e.where)} ({e.kind}): {one_line(e.message)}" for e in report.events]
+    return [*lines, f"::{token}::"]
 
 
 def annotations(report: Report) -> list[str]:
@@ -54,24 +60,20 @@ def annotations(report: Report) -> list[str]:
 def summary_markdown(report: Report) -> str:
     """The job summary: the score and one row per check."""
     if report.status != "graded":
-        return (f"## {report.rubric}: {report.submission} could not be graded\n\n"
-                f"This is not a judgement of the work. Reason: {_cell(report.reason or 'unknown')}\n\n")
-    lines = [f"## {report.rubric}: {report.submission}: {report.score:g}/{report.max_score:g} points", "",
+        return (f"## {report.rubric}: {markdown(report.submission)} could not be graded\n\n"
+                f"This is not a judgement of the work. Reason: {markdown(report.reason or 'unknown')}\n\n")
+    lines = [f"## {report.rubric}: {markdown(report.submission)}: {report.final_score:g}/{report.max_score:g} points", "",
              "| | Question | Check | Points | Details |", "|---|---|---|---|---|"]
     for question in report.questions:
         for check in question.checks:
             hidden = " (hidden)" if check.visibility == "hidden" else ""
-            lines.append(f"| {_ICON.get(check.status, '')} | {_cell(question.id)} | {_cell(check.id)}{hidden} | "
-                         f"{check.score:g}/{check.max_score:g} | {_cell(check_details(check))} |")
+            lines.append(f"| {_ICON.get(check.status, '')} | {question.id} | {check.id}{hidden} | "  # (the rubric's own ids)
+                         f"{check.score:g}/{check.max_score:g} | {markdown(check_details(check))} |")
     if report.events:
         lines += ["", "<details><summary>While running the code</summary>", ""]
-        lines += [f"- **{_cell(e.where)}** ({e.kind}): {_cell(e.message)}" for e in report.events]
+        lines += [f"- {markdown_code(e.where)} ({e.kind}): {markdown(e.message)}" for e in report.events]
         lines += ["", "</details>"]
     return "\n".join(lines) + "\n\n"
-
-
-def _cell(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|").replace("\n", " ")
 
 
 def classroom_result(report: Report) -> str:

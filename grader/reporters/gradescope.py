@@ -27,6 +27,9 @@ def render_results(report: Report) -> dict[str, Any]:
         "score": round(report.final_score, 6),
         "execution_time": max(0, round(report.seconds)),
         "stdout_visibility": "hidden",
+        # Student text is shown as it is, never rendered as Markdown or HTML (Gradescope's default may render it).
+        "output_format": "text",
+        "test_output_format": "text",
         "extra_data": {"rubric": report.rubric, "status": report.status, "max_score": report.max_score,
                        "raw_score": round(report.score, 6), "late_penalty": report.late.penalty if report.late else 0.0,
                        "grader_version": report.grader_version},

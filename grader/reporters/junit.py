@@ -10,19 +10,11 @@ and the student's values are added for public checks alone.
 from __future__ import annotations
 
 import json
-import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from ..escaping import xml as clean
 from ..report import CheckResult, Report
-
-# Characters XML 1.0 cannot hold (ANSI escapes in tracebacks, NUL bytes printed by a student).
-_INVALID_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-
-
-def clean(text: str) -> str:
-    """Text safe for an XML attribute or element."""
-    return _INVALID_XML.sub("\ufffd", text)
 
 
 def check_details(check: CheckResult, limit: int = 200) -> str:

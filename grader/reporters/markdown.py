@@ -5,16 +5,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ..escaping import markdown, markdown_code
 from ..report import CheckResult, Report
 
 _ICON = {"passed": "✅", "failed": "❌", "error": "💥", "not-gradable": "⚠️", "pending": "⏳"}
 
 
 def render_markdown(report: Report) -> str:
-    lines = [f"# Feedback: {report.submission} ({report.rubric})", ""]
+    lines = [f"# Feedback: {markdown(report.submission)} ({report.rubric})", ""]
     if report.status == "not-gradable":
         lines += ["**This submission could not be graded.** This is not a judgement of your work; "
-                  "the course staff has been told.", "", f"Reason: {report.reason}", ""]
+                  "the course staff has been told.", "", f"Reason: {markdown(report.reason or 'unknown')}", ""]
         return "\n".join(lines)
     lines += [f"**Score: {report.score:g} / {report.max_score:g}**", ""]
     if report.late is not None and report.late.penalty:
@@ -27,7 +28,7 @@ def render_markdown(report: Report) -> str:
                          f"{_ICON.get(check.status, '')} {check.status} | {check.score:g}/{check.max_score:g} | {_details(check)} |")
     if report.events:
         lines += ["", "## While running your code", ""]
-        lines += [f"- **{e.where}** ({e.kind}): {_escape(e.message)}" for e in report.events]
+        lines += [f"- {markdown_code(e.where)} ({e.kind}): {markdown(e.message)}" for e in report.events]
     return "\n".join(lines) + "\n"
 
 
@@ -37,16 +38,12 @@ def _details(check: CheckResult) -> str:
         parts.append(check.feedback)
     if check.visibility == "public" and check.status != "passed" and check.expected is not None:
         parts.append(f"expected {_value(check.expected)}, got {_value(check.got)}")
-    return _escape("; ".join(p for p in parts if p))
+    return markdown("; ".join(p for p in parts if p))
 
 
 def _value(value) -> str:
     text = json.dumps(value)
     return text if len(text) <= 80 else text[:77] + "..."
-
-
-def _escape(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
 
 
 def write_markdown(report: Report, path: Path) -> Path:

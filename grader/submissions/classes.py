@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Iterable
 
 from .answers import ANSWER_SUFFIXES
-from .names import aliases, shown_path, unique_names
+from ..escaping import one_line
+from .names import aliases, unique_names
 
 SUBMISSION_SUFFIXES = {".ipynb", ".py", *ANSWER_SUFFIXES}
 CLASS_FILES = {"manifest.yaml", "manifest.yml", "overrides.yaml", "overrides.yml"}
@@ -44,7 +45,7 @@ class Skipped:
 
     @property
     def shown(self) -> str:
-        return shown_path(str(self.path))
+        return one_line(str(self.path))
 
 
 @dataclass

@@ -15,9 +15,9 @@ import unicodedata
 from pathlib import Path
 from typing import Iterable
 
+
 MAX_NAME = 80
 _UNSAFE = re.compile(r"[^\w.\-]+")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
 
 
 def safe_name(text: str) -> str:
@@ -68,8 +68,3 @@ def aliases(name: str, path: Path | str) -> tuple[str, ...]:
     """The keys an overrides or timestamps file may use for a submission: its name, then its file name."""
     file_name = Path(path).name
     return (name, file_name) if file_name and file_name != name else (name,)
-
-
-def shown_path(text: str) -> str:
-    """A student's file name as it may be shown in a message: control and invisible characters escaped."""
-    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)

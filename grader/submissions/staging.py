@@ -19,7 +19,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Iterable
 
 from ..report import RunEvent
-from .names import shown_path
+from ..escaping import one_line
 
 MAX_FILES = 10_000
 MAX_BYTES = 256 * 2**20
@@ -88,7 +88,7 @@ def _copy_tree(folder: Path, target: Path, relative: str, excluded: set[str], hi
     for entry in entries:
         name = f"{relative}/{entry.name}" if relative else entry.name
         if entry.name.startswith(".") or entry.name in SKIPPED_NAMES or os.path.abspath(entry.path) in excluded:
-            hidden.append(shown_path(name))
+            hidden.append(one_line(name))
             continue
         try:
             mode = entry.stat(follow_symlinks=False).st_mode
@@ -166,7 +166,7 @@ def _kind(mode: int) -> str:
 
 
 def _event(where: str, kind: str, message: str) -> RunEvent:
-    return RunEvent(where=shown_path(where), kind=kind, message=message)
+    return RunEvent(where=one_line(where), kind=kind, message=message)
 
 
 # --- across machines ----------------------------------------------------------------------------------
