@@ -65,7 +65,7 @@ def grade_staged(staged: Staged, assignment: Assignment, *, name: str, path: Pat
         limits = rubric.limits
         session = KernelSession(submission.folder, cell_timeout=limits.cell_timeout, call_timeout=limits.call_timeout,
                                 output_limit=limits.output_kb * 1024, slot=slot, use_bwrap=sandbox, zygote=zygote,
-                                memory_mb=limits.memory_mb, total_timeout=limits.total_timeout)
+                                memory_mb=limits.memory_mb, disk_mb=limits.disk_mb, total_timeout=limits.total_timeout)
     try:
         if session is not None:
             session.start()

@@ -1,4 +1,4 @@
-"""Apply resource limits (and, when started as root, drop to an unprivileged uid), then exec.
+"""Fill the home, apply resource limits (and, when started as root, drop to an unprivileged uid), then exec.
 
 Usage: ``python -m grader_worker.limits '<json limits>' -- program args...``. It runs as the first
 program inside the sandbox (or alone, when no sandbox tool is present), so limits hold for every
@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import shutil
 import sys
 
 _RLIMITS = {
@@ -23,6 +24,11 @@ _RLIMITS = {
 
 
 def apply(limits: dict) -> None:
+    """The sandbox's limits for this process and all it starts; ``home``: copy the read-only submission
+    into the (empty, private) home first, owned by the uid the process then drops to."""
+    home = limits.get("home")
+    if home:
+        fill_home(home["from"], home["to"], limits.get("uid"))
     for name, value in limits.items():
         if name in _RLIMITS and value is not None:
             soft_hard = (int(value), int(value))
@@ -36,6 +42,15 @@ def apply(limits: dict) -> None:
         os.setgroups([])
         os.setgid(int(uid))
         os.setuid(int(uid))
+
+
+def fill_home(source: str, home: str, uid: int | None) -> None:
+    shutil.copytree(source, home, dirs_exist_ok=True, symlinks=True)
+    if uid is not None and os.getuid() == 0:
+        os.chown(home, uid, uid)
+        for root, dirs, files in os.walk(home):
+            for name in dirs + files:
+                os.chown(os.path.join(root, name), uid, uid, follow_symlinks=False)
 
 
 def main(argv: list[str]) -> None:

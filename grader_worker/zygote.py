@@ -125,7 +125,8 @@ def _signal(request: dict) -> dict:
 
 
 def _reap(request: dict) -> dict:
-    """Kill every process of the sandbox uid (daemons that left the session too) and empty /tmp."""
+    """Kill every process of the sandbox uid (daemons that left the session too); with ``wipe``, remove its
+    IPC objects and empty the folders given (/tmp, /dev/shm, the home)."""
     uid = request.get("uid")
     _kill_children()  # their sessions, even where no uid of their own marks them (no sandbox)
     helper = os.fork()
@@ -136,6 +137,8 @@ def _reap(request: dict) -> dict:
                 os.setgid(int(uid))
                 os.setuid(int(uid))
                 os.kill(-1, signal.SIGKILL)  # every process this uid may signal, i.e. its own
+            if request.get("wipe"):
+                _remove_ipc_objects()
             for folder in request.get("wipe", []):
                 _wipe(folder)
         finally:
@@ -151,6 +154,16 @@ def _reap(request: dict) -> dict:
 
 
 def _wipe(folder: str) -> None:
+    """Empty ``folder`` whatever the modes the student left (a folder without write permission is made
+    writable by its owner, the uid this runs as, first)."""
+    for root, dirs, _files in os.walk(folder):
+        for name in dirs:
+            path = os.path.join(root, name)
+            if not os.path.islink(path):
+                try:
+                    os.chmod(path, 0o700)
+                except OSError:
+                    pass
     for root, dirs, files in os.walk(folder, topdown=False):
         for name in files + dirs:
             path = os.path.join(root, name)
@@ -158,6 +171,31 @@ def _wipe(folder: str) -> None:
                 os.rmdir(path) if name in dirs and not os.path.islink(path) else os.unlink(path)
             except OSError:
                 pass
+
+
+_IPC = {"shm": ("shmctl", 1), "sem": ("semctl", 1), "msg": ("msgctl", 1)}  # /proc/sysvipc table, call, column of the id
+
+
+def _remove_ipc_objects() -> None:
+    """Remove every System V shared memory segment, semaphore set and message queue this process may
+    remove: in the slot's own IPC namespace, what the last student made (nothing survives to the next)."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    for table, (call, column) in _IPC.items():
+        try:
+            with open(f"/proc/sysvipc/{table}") as listing:
+                rows = listing.read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            if len(fields) > column and fields[column].isdigit():
+                function = getattr(libc, call)
+                if call == "semctl":
+                    function(int(fields[column]), 0, 0)  # IPC_RMID = 0
+                else:
+                    function(int(fields[column]), 0, None)
 
 
 _HANDLERS = {"spawn": _spawn, "poll": _poll, "signal": _signal, "reap": _reap, "preload": _preload_request}

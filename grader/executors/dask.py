@@ -68,7 +68,7 @@ def grade_packed(packed: dict[str, Any], rubric_json: str, name: str, path: str,
         rubric = Rubric.model_validate_json(rubric_json)
         _assignments[key] = Assignment(rubric, load_reference(rubric), "<rubric from the dask client>")
     if _pool is None:
-        _pool = ZygotePool(use_bwrap=sandbox)
+        _pool = ZygotePool(use_bwrap=sandbox, disk_mb=_assignments[key].rubric.limits.disk_mb)
     with tempfile.TemporaryDirectory(prefix="dl-grader-dask-") as tmp:
         staged = unpack(packed, Path(tmp) / "submission")
         report = grade_with_retry(staged, _assignments[key], name=name, path=path, pool=_pool, slot=os.getpid(),

@@ -13,7 +13,7 @@ from .jobs import Done, Job
 
 def run_local(work: Iterable[Job], assignment: Assignment, done: Done, *, workers: int = 1, sandbox: bool | None = None,
               warm: bool = True) -> None:
-    pool = ZygotePool(use_bwrap=sandbox, warm=warm)
+    pool = ZygotePool(use_bwrap=sandbox, warm=warm, disk_mb=assignment.rubric.limits.disk_mb)
     jobs = iter(work)
     taking, reporting = threading.Lock(), threading.Lock()
     failures: list[BaseException] = []

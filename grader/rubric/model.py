@@ -45,7 +45,11 @@ class Limits(_Model):
     cell_timeout: float = Field(30, gt=0, description="Seconds per notebook cell.")
     call_timeout: float = Field(10, gt=0, description="Seconds per call of a student function.")
     total_timeout: float = Field(300, gt=0, description="Seconds of wall time for one submission.")
-    memory_mb: int = Field(4096, ge=256, description="Address-space limit of the student process.")
+    memory_mb: int = Field(4096, ge=256, description="Memory of the student's processes: their address space (every "
+                           "process), and, where the grader runs as root with cgroups, everything they use together "
+                           "(memory, tmpfs files, memfds, page cache).")
+    disk_mb: int = Field(256, ge=16, le=65536, description="Size of each writable folder the student's code sees (home, "
+                         "/tmp; /dev/shm gets a quarter): memory-backed, never the host's disk.")
     output_kb: int = Field(1024, ge=1, description="Output kept from the student's code.")
 
 

@@ -47,6 +47,7 @@ class KernelSession:
     use_bwrap: bool | None = None
     zygote: Zygote | None = None
     memory_mb: int | None = None
+    disk_mb: int | None = None
     total_timeout: float | None = None
 
     def __post_init__(self) -> None:
@@ -58,6 +59,8 @@ class KernelSession:
                                    ipc_dir=self._tmp / "ipc", slot=self.slot, use_bwrap=self.use_bwrap)
         if self.memory_mb is not None:
             self.sandbox.limits = replace(self.sandbox.limits, address_space=self.memory_mb * 2**20)
+        if self.disk_mb is not None and self.zygote is None:  # (a zygote's folders are sized when it starts)
+            self.sandbox.limits = replace(self.sandbox.limits, disk=self.disk_mb * 2**20)
         self.client: CappedClient | None = None
         self.dead = False
         self.deadline: float | None = None
@@ -71,8 +74,9 @@ class KernelSession:
             self.zygote.receive(self.submission_dir)
         else:
             self.sandbox.prepare()
-            shutil.copytree(self.submission_dir, self.sandbox.scratch, dirs_exist_ok=True)
-            self.sandbox.give(self.sandbox.scratch)
+            if not self.sandbox.use_bwrap:  # (with bubblewrap the home is a tmpfs the sandbox fills itself)
+                shutil.copytree(self.submission_dir, self.sandbox.scratch, dirs_exist_ok=True)
+                self.sandbox.give(self.sandbox.scratch)
         last: Exception | None = None
         for _attempt in range(2):
             try:

@@ -21,9 +21,10 @@ FAULTS = (InfrastructureError, ZygoteError)
 class ZygotePool:
     """One warm zygote per job slot, started on first use; a slot whose zygote fails to start runs cold."""
 
-    def __init__(self, use_bwrap: bool | None = None, warm: bool = True):
+    def __init__(self, use_bwrap: bool | None = None, warm: bool = True, disk_mb: int | None = None):
         self.use_bwrap = use_bwrap
         self.warm = warm
+        self.disk_mb = disk_mb  # the size of the slots' writable folders (the rubric's limits.disk_mb)
         self._zygotes: dict[int, Zygote | None] = {}
         self._lock = threading.Lock()
 
@@ -32,7 +33,7 @@ class ZygotePool:
             return None
         with self._lock:
             if slot not in self._zygotes:
-                zygote = Zygote(slot, use_bwrap=self.use_bwrap)
+                zygote = Zygote(slot, use_bwrap=self.use_bwrap, disk_mb=self.disk_mb)
                 try:
                     zygote.start()
                 except (ZygoteError, OSError):

@@ -2,10 +2,11 @@
 
 Inside: the system and the Python installation read-only, the ``grader_worker`` package read-only,
 the submission read-only at ``/submission``, a private writable home (``/home/student``, also the
-working directory, holding a copy of the submission), a private ``/tmp``, no network (a new, empty
-network namespace), its own PID/IPC/UTS namespaces, and none of the grader's files: rubrics,
-references, hidden cases and other submissions are simply not mounted. When the grader runs as root
-the student's process drops to an unprivileged uid of its own, so per-user limits hold per
+working directory, filled with a copy of the submission), ``/tmp`` and ``/dev/shm``, each a tmpfs of
+bounded size (``Limits.disk``: nothing the student writes reaches the host's disk), no network (a
+new, empty network namespace), its own PID/IPC/UTS namespaces, and none of the grader's files:
+rubrics, references, hidden cases and other submissions are simply not mounted. When the grader runs
+as root the student's process drops to an unprivileged uid of its own, so per-user limits hold per
 submission. Without bubblewrap the limits still apply and a warning says, once, that isolation is off.
 """
 
@@ -42,6 +43,7 @@ class Limits:
     file_size: int = 64 * 2**20
     open_files: int = 256
     core_size: int = 0
+    disk: int = 256 * 2**20  # bytes of each writable tmpfs (home, /tmp; /dev/shm a quarter of it)
 
 
 @dataclass
@@ -128,15 +130,19 @@ class Sandbox:
         return env
 
     def limit_values(self) -> dict:
-        values = dict(vars(self.limits))
+        """The limits as ``grader_worker.limits.apply`` takes them: rlimits, the uid to drop to, and (with
+        bubblewrap) the home to fill from the read-only submission before dropping privileges."""
+        values = {key: value for key, value in vars(self.limits).items() if key != "disk"}
         values["uid"] = self.uid
+        if self.use_bwrap:
+            values["home"] = {"from": SUBMISSION, "to": HOME}
         return values
 
     def _bwrap_args(self) -> list[str]:
         args = ["--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
                 "--die-with-parent", "--new-session", "--hostname", "sandbox", "--clearenv"]
-        if os.getuid() == 0:
-            args += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]  # only to drop to self.uid
+        if os.getuid() == 0:  # only to fill the home and drop to self.uid (gone after the drop)
+            args += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--cap-add", "CAP_CHOWN"]
         else:
             args += ["--unshare-user"]
         for top in ("usr", "bin", "sbin", "lib", "lib32", "lib64"):
@@ -149,7 +155,9 @@ class Sandbox:
             if (Path("/etc") / name).exists():
                 args += ["--ro-bind", f"/etc/{name}", f"/etc/{name}"]
         # /tmp first: the interpreter, the grader or the slot's folders may live below it
-        args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
+        disk = str(self.limits.disk)
+        args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", disk, "--tmpfs", "/tmp",
+                 "--perms", "1777", "--size", str(self.limits.disk // 4), "--tmpfs", "/dev/shm"]
         for root in _python_roots():
             args += _dirs_for(root) + ["--ro-bind", str(root), str(root)]
         for masked in _installed_private_packages():
@@ -157,12 +165,23 @@ class Sandbox:
         worker = Path(grader_worker.__file__).parent
         args += _dirs_for(Path(WORKER_ROOT) / "grader_worker") + ["--ro-bind", str(worker), f"{WORKER_ROOT}/grader_worker"]
         args += ["--perms", "0755", "--dir", "/home"]
-        args += ["--bind", str(self.scratch), HOME, "--ro-bind", str(self.submission), SUBMISSION]
+        args += ["--perms", "0700", "--size", disk, "--tmpfs", HOME, "--ro-bind", str(self.submission), SUBMISSION]
         args += _dirs_for(self.ipc_dir) + ["--bind", str(self.ipc_dir), str(self.ipc_dir)]
         args += ["--chdir", HOME]
         for key, value in self.environment().items():
             args += ["--setenv", key, value]
         return args
+
+
+def clear_folder(folder: Path) -> None:
+    """Remove everything in ``folder`` (not the folder), whatever modes the student left on it."""
+    for root, dirs, _files in os.walk(folder):
+        for name in dirs:
+            path = Path(root) / name
+            if not path.is_symlink():
+                path.chmod(0o700)
+    for child in folder.iterdir():
+        shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
 
 
 class UidLease:

@@ -17,13 +17,14 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from jupyter_client.provisioning import LocalProvisioner
 from traitlets import Int
 
-from .sandbox import Sandbox
+from .sandbox import Sandbox, clear_folder
 
 # What a kernel's start would import anyway, and numpy: imported when the zygote starts.
 PRELOAD = ["numpy", "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "ipykernel.debugger",
@@ -46,11 +47,14 @@ class ZygoteError(RuntimeError):
 
 
 class Zygote:
-    def __init__(self, slot: int = 0, preload: list[str] | None = None, use_bwrap: bool | None = None):
+    def __init__(self, slot: int = 0, preload: list[str] | None = None, use_bwrap: bool | None = None,
+                 disk_mb: int | None = None):
         self.slot = slot
         self.root = Path(tempfile.mkdtemp(prefix=f"dl-grader-zygote{slot}-"))
         self.sandbox = Sandbox(scratch=self.root / "home", submission=self.root / "submission",
                                ipc_dir=self.root / "ipc", slot=slot, use_bwrap=use_bwrap)
+        if disk_mb is not None:
+            self.sandbox.limits = replace(self.sandbox.limits, disk=disk_mb * 2**20)
         (self.root / "submission").mkdir()
         self.sandbox.prepare()
         self.preload = PRELOAD if preload is None else preload
@@ -96,9 +100,10 @@ class Zygote:
             reply = self.request(op="preload", modules=wanted)
             self.loaded.update(reply.get("loaded", []))
             self.loaded.update(reply.get("failed", {}))  # missing here: the kernel's own import reports it
-        for target in (self.root / "submission", self.sandbox.scratch):
-            shutil.copytree(submission_dir, target, dirs_exist_ok=True)
-        self.sandbox.give(self.sandbox.scratch)
+        shutil.copytree(submission_dir, self.root / "submission", dirs_exist_ok=True)
+        if not self.sandbox.use_bwrap:  # (with bubblewrap each kernel fills its tmpfs home from /submission)
+            shutil.copytree(submission_dir, self.sandbox.scratch, dirs_exist_ok=True)
+            self.sandbox.give(self.sandbox.scratch)
 
     def reset_processes(self) -> None:
         """Kill every process of the slot's submission (its kernel too)."""
@@ -106,11 +111,10 @@ class Zygote:
 
     def reset(self) -> None:
         """Kill whatever the last submission left running and wipe its files."""
-        inside_tmp = ["/tmp"] if self.sandbox.use_bwrap else []
-        self.request(op="reap", uid=self.sandbox.uid, wipe=inside_tmp)
+        inside = ["/tmp", "/dev/shm", self.sandbox.home] if self.sandbox.use_bwrap else []
+        self.request(op="reap", uid=self.sandbox.uid, wipe=inside)
         for folder in (self.root / "submission", self.sandbox.scratch):
-            for child in folder.iterdir():
-                shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
+            clear_folder(folder)
         for leftover in self.sandbox.ipc_dir.iterdir():
             leftover.unlink(missing_ok=True)
 
