@@ -28,6 +28,7 @@ from ..checks.outcome import Outcome
 from ..errors import InfrastructureError
 from ..report import RunEvent
 from .jupyter import CappedClient, SandboxedKernelManager, VerifiedClient, handshake
+from .cgroups import descendants
 from .sandbox import Sandbox
 from .zygote import Zygote
 
@@ -63,6 +64,7 @@ class KernelSession:
             self.sandbox.limits = replace(self.sandbox.limits, disk=self.disk_mb * 2**20)
         self.client: CappedClient | None = None
         self.dead = False
+        self._oom_kills = 0
         self.deadline: float | None = None
         self._dropped = 0
 
@@ -112,7 +114,21 @@ class KernelSession:
         except RuntimeError as exc:
             log = (self._tmp / "kernel.log").read_text(errors="replace")[-2000:]
             raise InfrastructureError(f"{exc}; kernel log: {log}") from None
+        self.sandbox.confine(self._kernel_pids(km))  # before any of the student's code runs
+        cgroup = self.sandbox.cgroup()
+        self._oom_kills = cgroup.oom_kills() if cgroup is not None else 0
         self.dead = False
+
+    def _kernel_pids(self, km: SandboxedKernelManager) -> list[int]:
+        provisioner = km.provisioner
+        if self.zygote is not None:
+            return self.zygote.kernel_pids(provisioner.zygote_pid) if provisioner.zygote_pid else []
+        process = getattr(provisioner, "process", None)
+        return descendants(process.pid) if process is not None else []
+
+    def _died_of_memory(self) -> bool:
+        cgroup = self.sandbox.cgroup()
+        return cgroup is not None and cgroup.oom_kills() > self._oom_kills
 
     def _stop_kernel(self) -> None:
         client = self.client
@@ -176,7 +192,12 @@ class KernelSession:
             self.client.execute_cell(cell, index)
         except DeadKernelError:
             self.dead = True
-            self.events.append(RunEvent(where=where, kind="crash", message="the kernel died (the code exited, crashed or ran out of memory)"))
+            if self._died_of_memory():
+                self.events.append(RunEvent(where=where, kind="limit", message=(
+                    f"the kernel was stopped: the code used more than its {self.sandbox.limits.address_space // 2**20} MiB of "
+                    "memory (counting files in its home, /tmp and /dev/shm, and shared memory)")))
+            else:
+                self.events.append(RunEvent(where=where, kind="crash", message="the kernel died (the code exited, crashed or ran out of memory)"))
             return
         except CellTimeoutError:
             self.events.append(RunEvent(where=where, kind="timeout", message=f"did not finish within {self.client.timeout} s, even after an interrupt; the kernel was stopped"))
@@ -257,7 +278,7 @@ class KernelSession:
         new_events = self.events[events_before:]
         del self.events[events_before:]
         for event in new_events:
-            if event.kind in ("timeout", "crash"):
+            if event.kind in ("timeout", "crash") or (event.kind == "limit" and self.dead):  # (a memory limit)
                 self.events.append(event)
                 return Outcome(error={"type": "Timeout" if event.kind == "timeout" else "KernelDied", "message": event.message})
         replies = [o["data"][MIME] for o in cell.get("outputs", []) if o.get("output_type") == "display_data" and MIME in o.get("data", {})]

@@ -25,6 +25,8 @@ from pathlib import Path
 
 import grader_worker
 
+from .cgroups import Cgroup
+
 HOME = "/home/student"
 SUBMISSION = "/submission"
 WORKER_ROOT = "/opt/dl-grader"
@@ -63,14 +65,36 @@ class Sandbox:
         if not self.use_bwrap:
             warn_sandbox_off()
         self._lease = UidLease(BASE_UID + self.slot) if os.getuid() == 0 and self.use_bwrap else None
+        self._cgroup: Cgroup | None | bool = False  # made on first use
 
     @property
     def uid(self) -> int | None:
         """An unprivileged uid of this sandbox's own, when we are root and can isolate by uid."""
         return self._lease.uid if self._lease is not None else None
 
+    def cgroup(self) -> Cgroup | None:
+        """This sandbox's memory and pids cgroup, where the grader may make one (``grader.runner.cgroups``)."""
+        if self._cgroup is False:
+            owner = self.uid if self.uid is not None else f"{os.getpid()}-{id(self)}"
+            self._cgroup = Cgroup.create(f"dl-grader-{owner}")
+        return self._cgroup or None
+
+    def confine(self, pids: list[int]) -> None:
+        """Put the student's processes (host pids) under the cgroup's limits, where there is one."""
+        cgroup = self.cgroup()
+        if cgroup is None:
+            return
+        cgroup.limit(self.limits.address_space, self.limits.processes)
+        for pid in pids:
+            try:
+                cgroup.add(pid)
+            except ProcessLookupError:
+                pass
+
     def close(self) -> None:
-        """Give the uid back (after every process of it is gone)."""
+        """Remove the cgroup and give the uid back (after every process of it is gone)."""
+        if self._cgroup:
+            self._cgroup.remove()
         if self._lease is not None:
             self._lease.release()
 

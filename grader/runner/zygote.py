@@ -24,6 +24,7 @@ from typing import Any
 from jupyter_client.provisioning import LocalProvisioner
 from traitlets import Int
 
+from .cgroups import host_pid
 from .sandbox import Sandbox, clear_folder
 
 # What a kernel's start would import anyway, and numpy: imported when the zygote starts.
@@ -126,7 +127,15 @@ class Zygote:
                 self._process.wait(timeout=5)
             except Exception:  # noqa: BLE001
                 self._process.kill()
+        self.sandbox.close()
         shutil.rmtree(self.root, ignore_errors=True)
+
+    def kernel_pids(self, pid_in_sandbox: int) -> list[int]:
+        """The host pid of a kernel this zygote forked (the pid it reported is the sandbox's)."""
+        if self._process is None:
+            return []
+        pid = host_pid(self._process.pid, pid_in_sandbox)
+        return [pid] if pid is not None else []
 
 
 def libraries_used(submission_dir: Path, limit: int = 64 * 2**20) -> list[str]:
