@@ -36,6 +36,9 @@ def serve(request_json: str) -> None:
         text = json.dumps(reply, allow_nan=False)
     except (TypeError, ValueError) as exc:
         text = json.dumps({"ok": False, "error": {"type": "WireError", "message": str(exc)}})
+    if len(text) > wire.MAX_REPLY_BYTES:  # (the same array many times over, say): the grader would refuse it
+        text = json.dumps({"ok": False, "error": {"type": "WireError", "message": (
+            f"the value is too large to send ({len(text) // 2**20} MiB as plain data; at most {wire.MAX_REPLY_BYTES // 2**20} MiB)")}})
     publish_display_data({MIME: json.loads(text)})
 
 

@@ -24,6 +24,7 @@ FLOAT = "__float__"  # non-finite floats, which strict JSON cannot carry
 
 MAX_DEPTH = 16
 MAX_ARRAY_BYTES = 64 * 1024 * 1024
+MAX_REPLY_BYTES = 24 * 1024 * 1024  # all the arrays of one value sent by the student's process (the grader refuses larger messages)
 MAX_CONTAINER_ITEMS = 100_000
 MAX_STRING = 100_000
 _NUMERIC_KINDS = "biufc"

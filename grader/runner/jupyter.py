@@ -1,9 +1,12 @@
 """jupyter_client and nbclient, adapted to a sandboxed, untrusted kernel.
 
 ``SandboxedKernelManager`` starts the kernel inside the sandbox; ``VerifiedClient`` drops messages
-that fail their signature check (the student's code can write to the kernel's sockets);
-``CappedClient`` keeps a bounded amount of output and interrupts a cell over its time limit once.
-``handshake`` waits for a fresh kernel without jupyter_client's fixed polling delays.
+that fail their signature check (the student's code can write to the kernel's sockets) and holds the
+submission's byte budget: no message over ``MAX_MESSAGE_BYTES`` is ever received (zmq refuses it as
+its bytes arrive), and all messages together may carry at most the budget, after which the kernel
+is stopped. ``CappedClient`` keeps a bounded amount of output (replies included, comm and widget
+messages never), and interrupts a cell over its time limit once. ``handshake`` waits for a fresh
+kernel without jupyter_client's fixed polling delays.
 """
 
 from __future__ import annotations
@@ -18,10 +21,12 @@ from typing import Any
 from jupyter_client import KernelManager
 from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.channels import AsyncZMQSocketChannel
+from jupyter_client.connect import channel_socket_types
 from jupyter_core.utils import ensure_async, run_sync
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError
 from traitlets import Type
+import zmq
 
 from grader_worker.bridge import MIME
 from grader_worker.zygote import KERNEL_OPTIONS
@@ -54,6 +59,27 @@ class SandboxedKernelManager(KernelManager):
         return result
 
 
+MAX_MESSAGE_BYTES = 32 * 2**20  # one message from the kernel (a reply holds at most grader_worker.wire.MAX_REPLY_BYTES)
+MAX_SUBMISSION_BYTES = 256 * 2**20  # every message from one submission's kernel together
+
+
+class OverBudget(Exception):
+    """The kernel sent more than the submission's byte budget."""
+
+
+class ByteBudget:
+    """Bytes one submission's kernel may still send, counted as messages arrive."""
+
+    def __init__(self, limit: int = MAX_SUBMISSION_BYTES):
+        self.limit = limit
+        self.used = 0
+
+    def take(self, size: int) -> None:
+        self.used += size
+        if self.used > self.limit:
+            raise OverBudget(f"the code sent more than {self.limit // 2**20} MiB of output and replies")
+
+
 class VerifiedChannel(AsyncZMQSocketChannel):
     """A channel that drops (and counts) messages that fail their signature check or do not parse.
 
@@ -61,6 +87,14 @@ class VerifiedChannel(AsyncZMQSocketChannel):
     write to its sockets: a forged message is the student's misbehaviour, not a broken grader."""
 
     dropped = 0
+    budget: ByteBudget | None = None
+
+    async def _recv(self, **kwargs: Any) -> dict[str, Any]:
+        frames = await self.socket.recv_multipart(**kwargs)
+        if self.budget is not None:
+            self.budget.take(sum(len(frame) for frame in frames))
+        _, message = self.session.feed_identities(frames)
+        return self.session.deserialize(message)
 
     async def get_msg(self, timeout: float | None = None) -> dict[str, Any]:  # noqa: D102
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -70,6 +104,8 @@ class VerifiedChannel(AsyncZMQSocketChannel):
                 raise Empty
             try:
                 return await self._recv()
+            except OverBudget:
+                raise
             except Exception:  # noqa: BLE001 - a bad signature or a malformed message
                 self.dropped += 1
 
@@ -79,17 +115,82 @@ class VerifiedClient(AsyncKernelClient):
 
     shell_channel_class = iopub_channel_class = stdin_channel_class = control_channel_class = Type(VerifiedChannel)
 
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.budget = ByteBudget()
+        self._monitors: dict[str, zmq.Socket] = {}
+
+    def _create_connected_socket(self, channel: str, identity: bytes | None = None) -> zmq.Socket:
+        """jupyter_client's socket, refusing any message over MAX_MESSAGE_BYTES (zmq drops the connection
+        to a peer that sends one, before reading it), and watched for such disconnections."""
+        sock = self.context.socket(channel_socket_types[channel])
+        sock.linger = 1000
+        sock.maxmsgsize = MAX_MESSAGE_BYTES
+        if identity:
+            sock.identity = identity
+        monitor = sock.get_monitor_socket(zmq.EVENT_DISCONNECTED)
+        self._monitors[channel] = zmq.Socket.shadow(monitor.underlying)
+        sock.connect(self._make_url(channel))
+        return sock
+
+    def stop_channels(self) -> None:  # noqa: D102
+        super().stop_channels()
+        for monitor in self._monitors.values():
+            monitor.close(linger=0)
+        self._monitors.clear()
+
+    def _budgeted(self, channel: VerifiedChannel) -> VerifiedChannel:
+        channel.budget = self.budget
+        return channel
+
+    shell_channel = property(lambda self: self._budgeted(AsyncKernelClient.shell_channel.fget(self)))
+    iopub_channel = property(lambda self: self._budgeted(AsyncKernelClient.iopub_channel.fget(self)))
+    stdin_channel = property(lambda self: self._budgeted(AsyncKernelClient.stdin_channel.fget(self)))
+    control_channel = property(lambda self: self._budgeted(AsyncKernelClient.control_channel.fget(self)))
+
     def dropped(self) -> int:
         channels = (self._shell_channel, self._iopub_channel, self._stdin_channel, self._control_channel)
         return sum(channel.dropped for channel in channels if channel is not None)
 
+    def oversized(self) -> int:
+        """How many connections to the kernel zmq dropped since the last call (for a message over the size
+        limit); each such channel is connected afresh, so that later requests are answered."""
+        count = 0
+        for channel, monitor in list(self._monitors.items()):
+            events = 0
+            while monitor.poll(0):
+                monitor.recv_multipart()
+                events += 1
+            if events:
+                count += events
+                self._reconnect(channel)
+        return count
+
+    def _reconnect(self, channel: str) -> None:
+        attribute = f"_{channel}_channel"
+        old = getattr(self, attribute, None)
+        if old is None:
+            return
+        old.close()
+        self._monitors.pop(channel).close(linger=0)
+        setattr(self, attribute, None)
+        getattr(self, f"{channel}_channel").start()
+
 
 class CappedClient(NotebookClient):
     """nbclient that keeps at most ``output_limit`` bytes of the student's output, then drops the rest,
-    and that interrupts a cell over its time limit once, then gives up on it (the kernel is killed)."""
+    keeps only the last reply of the bridge per request, stores no comm or widget message and no display
+    update, and that interrupts a cell over its time limit once, then gives up on it (the kernel is killed)."""
 
     output_limit = 1024 * 1024
     interrupted = False
+    store_widget_state = False
+
+    def handle_comm_msg(self, outs, msg, cell_index):  # noqa: D102 - nbclient hook: the grader is no widget frontend
+        return None
+
+    def _update_display_id(self, display_id, msg):  # noqa: D102 - nbclient hook: updates of earlier displays are not kept
+        return None
 
     async def _async_handle_timeout(self, timeout: int, cell: Any = None) -> None:  # noqa: D102 - nbclient hook
         if not self.interrupted:
@@ -100,8 +201,9 @@ class CappedClient(NotebookClient):
 
     def output(self, outs, msg, display_id, cell_index):  # noqa: D102 - nbclient hook
         content = msg.get("content", {})
-        if MIME in content.get("data", {}):
-            return super().output(outs, msg, display_id, cell_index)
+        if MIME in (content.get("data") or {}):  # only the last reply counts: earlier ones (forged) are not kept
+            outs[:] = [o for o in outs if MIME not in (o.get("data") or {})]
+            return super().output(outs, msg, None, cell_index)
         size = len(json.dumps(content, default=str)) if msg["msg_type"] != "stream" else len(content.get("text", ""))
         self._output_bytes = getattr(self, "_output_bytes", 0) + size
         if self._output_bytes > self.output_limit:

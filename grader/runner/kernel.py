@@ -27,7 +27,7 @@ from grader_worker.bridge import MIME
 from ..checks.outcome import Outcome
 from ..errors import InfrastructureError
 from ..report import RunEvent
-from .jupyter import CappedClient, SandboxedKernelManager, VerifiedClient, handshake
+from .jupyter import MAX_MESSAGE_BYTES, CappedClient, OverBudget, SandboxedKernelManager, VerifiedClient, handshake
 from .cgroups import descendants
 from .sandbox import Sandbox
 from .zygote import Zygote
@@ -199,6 +199,10 @@ class KernelSession:
             else:
                 self.events.append(RunEvent(where=where, kind="crash", message="the kernel died (the code exited, crashed or ran out of memory)"))
             return
+        except OverBudget as exc:
+            self.events.append(RunEvent(where=where, kind="limit", message=f"{exc}; the rest was dropped and the kernel stopped"))
+            self._recover_from_hang()
+            return
         except CellTimeoutError:
             self.events.append(RunEvent(where=where, kind="timeout", message=f"did not finish within {self.client.timeout} s, even after an interrupt; the kernel was stopped"))
             self._recover_from_hang()
@@ -207,6 +211,11 @@ class KernelSession:
             self.events.append(RunEvent(where=where, kind="crash", message=f"the kernel broke the protocol ({type(exc).__name__}: {str(exc)[:200]}); it was stopped"))
             self._recover_from_hang()
             return
+        oversized = self.client.kc.oversized()
+        if oversized:
+            self.events.append(RunEvent(where=where, kind="limit", message=(
+                f"output dropped: the kernel sent a message over {MAX_MESSAGE_BYTES // 2**20} MiB "
+                f"({oversized} time{'s' if oversized > 1 else ''}); what it held was not received")))
         dropped = self.client.kc.dropped()
         if dropped > self._dropped:
             self.events.append(RunEvent(where=where, kind="warning", message=f"{dropped - self._dropped} message(s) from the kernel failed their signature check (forged by the code?) and were ignored"))
@@ -277,9 +286,9 @@ class KernelSession:
         self._run_cell(cell, where, timeout=timeout)
         new_events = self.events[events_before:]
         del self.events[events_before:]
+        self.events += [event for event in new_events if event.kind in ("timeout", "crash", "limit")]  # (the run log keeps these)
         for event in new_events:
-            if event.kind in ("timeout", "crash") or (event.kind == "limit" and self.dead):  # (a memory limit)
-                self.events.append(event)
+            if event.kind in ("timeout", "crash") or (event.kind == "limit" and self.dead):  # (a memory or byte limit)
                 return Outcome(error={"type": "Timeout" if event.kind == "timeout" else "KernelDied", "message": event.message})
         replies = [o["data"][MIME] for o in cell.get("outputs", []) if o.get("output_type") == "display_data" and MIME in o.get("data", {})]
         if not replies:
