@@ -79,7 +79,8 @@ def public_rubric(rubric: Rubric) -> Rubric:
                   if all(ref in answers for expr in check_expressions(c) for ref in answer_refs(expr))]
         if checks:
             questions.append(question.model_copy(update={"checks": checks}))
-    return public.model_copy(update={"questions": questions, "reference": None})
+    given = {**public.given, **public.kit_given}  # the public sample in place of the data graded on
+    return public.model_copy(update={"questions": questions, "reference": None, "given": given, "kit_given": {}})
 
 
 def bundle(rubric_path: Path, out: Path) -> Path:

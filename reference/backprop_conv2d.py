@@ -136,7 +136,7 @@ def flip_is_distinguishable(image, kernel):
 
 # ---- D3: small CNN against a feed-forward network on digits ------------------------------------
 
-from reference.data import digits_array  # noqa: E402
+from reference.data import digits_array, digits_public  # noqa: E402
 
 def _fit_digits(make_model, seed, epochs, lr):
     from reference.data import digits
@@ -165,4 +165,5 @@ RUBRIC_FUNCTIONS = {f.__name__: f for f in (
     corr2d,
     conv2d,
     digits_array,
+    digits_public,
 )}

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from reference.backprop_conv2d import conv2d, corr2d
-from reference.data import SEQ_BOS, SEQ_VOCAB, digits, digits_array, toy_seq2seq, toy_seq2seq_array
+from reference.data import SEQ_BOS, SEQ_VOCAB, digits, digits_array, digits_public, toy_seq2seq, toy_seq2seq_array
 from reference.models import DigitsCNN, accuracy, build_and_train, deterministic
 
 # ---- C1: output size --------------------------------------------------------------------------
@@ -254,6 +254,11 @@ def seq2seq_array(name, seq_len=10):
     return toy_seq2seq_array(name, 3000, seq_len, seed=1000)
 
 
+def seq2seq_public(name, seq_len=10, n=300):
+    """The student kit's stand-in for the test sentences: "src"/"tgt" of the first n training sentences."""
+    return seq2seq_array(name, seq_len)[:n]
+
+
 def seq2seq_test_set(seq_len=10, n=1000):
     """The fixed test sentences both models are scored on (seed disjoint from training seeds)."""
     return toy_seq2seq(n, seq_len, seed=999)
@@ -304,5 +309,7 @@ RUBRIC_FUNCTIONS = {f.__name__: f for f in (
     self_attention_identity_row_major,
     self_attention_identity_softmax_columns,
     seq2seq_array,
+    seq2seq_public,
     digits_array,
+    digits_public,
 )}

@@ -5,7 +5,7 @@ the very same arrays to a student's TwoLayerNet and to these functions.
 """
 import numpy as np
 
-from reference.data import digits_array
+from reference.data import digits_array, digits_public
 from reference.models import MultiLayerPerceptron
 
 
@@ -245,4 +245,5 @@ RUBRIC_FUNCTIONS = {f.__name__: f for f in (
     mlp_structure,
     state_dict_structure,
     digits_array,
+    digits_public,
 )}

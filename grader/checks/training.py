@@ -7,7 +7,7 @@ the grader holds handles. *Metrics* are then measured by the grader: it sends da
 the model's ``predict`` (or ``translate``), gets plain arrays back and computes accuracy itself; it can
 also read a step's plain-data result (a loss history) or one of the student's answers (a claimed
 accuracy). A training check states a requirement over those metrics. Steps run at most once per
-submission, and only when a check needs them.
+submission, all of them in order, the first time a check needs their experiment.
 """
 
 from __future__ import annotations
@@ -128,7 +128,13 @@ class ExperimentRun:
     # --- metrics --------------------------------------------------------------------------------------
 
     def metric(self, name: str) -> Any:
-        """The metric's value; a MetricFailure when it could not be measured."""
+        """The metric's value (after every step has run, in order: a later step may train a model an
+        earlier one made); a MetricFailure when it could not be measured."""
+        for step in self.experiment.steps:
+            try:
+                self.step(step.name)
+            except MetricFailure:
+                pass  # (reported by the metrics that need this step)
         return _once(self._metrics, name, lambda: self._measure(self.experiment.metrics[name]))
 
     def _measure(self, metric: Metric) -> Any:
@@ -151,6 +157,8 @@ class ExperimentRun:
             raise MetricFailure(f"the object from {measure.model} has no method {measure.method!r}")
         if not outcome.ok:
             raise MetricFailure(f"{label} {error_text(outcome.error, 'public')}", "error")
+        if metric.cross_entropy is not None:
+            return _cross_entropy(outcome.value, y, label)
         predictions = _labels(outcome.value, y, label)
         correct = float(np.mean(predictions == y))
         return correct if metric.accuracy is not None else 1.0 - correct
@@ -220,6 +228,23 @@ def _labels(value: Any, y: np.ndarray, label: str) -> np.ndarray:
     if predictions.shape != y.shape:
         raise MetricFailure(f"{label} returned shape {predictions.shape}; expected {y.shape} (one label per input)")
     return predictions
+
+
+def _cross_entropy(value: Any, y: np.ndarray, label: str) -> float:
+    """Mean softmax cross-entropy of class scores (N, C) against labels y (N,), computed stably here."""
+    try:
+        scores = as_numeric(value)
+    except AnswerFormatError as exc:
+        raise MetricFailure(f"{label}: {exc}") from None
+    if scores.ndim != 2 or scores.shape[0] != len(y) or not np.all(np.isfinite(scores)):
+        raise MetricFailure(f"{label} returned {scores.shape if scores.ndim != 2 or scores.shape[0] != len(y) else 'non-finite'}"
+                            f" scores; expected finite class scores of shape ({len(y)}, classes)")
+    labels = y.astype(int)
+    if labels.min() < 0 or labels.max() >= scores.shape[1]:
+        raise MetricFailure(f"{label} returned {scores.shape[1]} class scores per input; the labels go up to {labels.max()}")
+    shifted = scores - scores.max(axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    return float(-log_probs[np.arange(len(labels)), labels].mean())
 
 
 def _plain(value: Any) -> Any:

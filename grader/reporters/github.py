@@ -60,9 +60,9 @@ def annotations(report: Report) -> list[str]:
 def summary_markdown(report: Report) -> str:
     """The job summary: the score and one row per check."""
     if report.status != "graded":
-        return (f"## {report.rubric}: {markdown(report.submission)} could not be graded\n\n"
+        return (f"## {report.rubric}: {report.submission} could not be graded\n\n"
                 f"This is not a judgement of the work. Reason: {markdown(report.reason or 'unknown')}\n\n")
-    lines = [f"## {report.rubric}: {markdown(report.submission)}: {report.final_score:g}/{report.max_score:g} points", "",
+    lines = [f"## {report.rubric}: {report.submission}: {report.final_score:g}/{report.max_score:g} points", "",
              "| | Question | Check | Points | Details |", "|---|---|---|---|---|"]
     for question in report.questions:
         for check in question.checks:

@@ -12,7 +12,7 @@ _ICON = {"passed": "✅", "failed": "❌", "error": "💥", "not-gradable": "⚠
 
 
 def render_markdown(report: Report) -> str:
-    lines = [f"# Feedback: {markdown(report.submission)} ({report.rubric})", ""]
+    lines = [f"# Feedback: {report.submission} ({report.rubric})", ""]
     if report.status == "not-gradable":
         lines += ["**This submission could not be graded.** This is not a judgement of your work; "
                   "the course staff has been told.", "", f"Reason: {markdown(report.reason or 'unknown')}", ""]

@@ -42,22 +42,24 @@ class Metric(_Model):
 
     accuracy: Measure | None = Field(None, description="Fraction of predictions equal to y.")
     error_rate: Measure | None = Field(None, description="Fraction of predictions (tokens) different from y.")
+    cross_entropy: Measure | None = Field(None, description="Mean softmax cross-entropy of the class scores the model "
+                                          "returns for X, against y: a loss the grader computes itself.")
     value: str | None = Field(None, pattern=IDENTIFIER, description="A step's plain-data result (keep: false).")
     answer: str | None = Field(None, pattern=IDENTIFIER, description="One of the student's answers (a claimed figure, say).")
     path: list[int | str] = Field(default_factory=list, description="Path into a value or answer, e.g. [loss_history, -1].")
 
     @model_validator(mode="after")
     def _one_source(self) -> Metric:
-        sources = [name for name in ("accuracy", "error_rate", "value", "answer") if getattr(self, name) is not None]
+        sources = [name for name in ("accuracy", "error_rate", "cross_entropy", "value", "answer") if getattr(self, name) is not None]
         if len(sources) != 1:
-            raise ValueError(f"a metric has exactly one of accuracy, error_rate, value, answer (got {sources or 'none'})")
+            raise ValueError(f"a metric has exactly one of accuracy, error_rate, cross_entropy, value, answer (got {sources or 'none'})")
         if self.path and sources[0] not in ("value", "answer"):
             raise ValueError("path applies to value and answer metrics")
         return self
 
     @property
     def measure(self) -> Measure | None:
-        return self.accuracy or self.error_rate
+        return self.accuracy or self.error_rate or self.cross_entropy
 
 
 class Experiment(_Model):

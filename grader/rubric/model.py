@@ -59,6 +59,9 @@ class Rubric(_Model):
     reference: str | None = Field(None, description="Python module holding the reference functions.")
     sheet: str | None = Field(None, description="Student-facing assignment sheet, relative to the rubric.")
     given: dict[str, Expr] = Field(default_factory=dict, description="Named inputs the checks use as $name.")
+    kit_given: dict[str, Expr] = Field(default_factory=dict, description="What the student kit has instead of some givens: "
+                                       "a public sample for self-checks, so that the data the grader measures training on "
+                                       "(its labels above all) never reaches a student.")
     limits: Limits = Limits()
     experiments: dict[str, Experiment] = Field(default_factory=dict, description="Training runs in the student's "
                                                "process that training checks measure (each run at most once per submission).")
@@ -71,6 +74,9 @@ class Rubric(_Model):
         if dupes:
             raise ValueError(f"question ids must be unique; repeated: {dupes}")
         answers = self.answer_checks()
+        unknown = sorted(set(self.kit_given) - set(self.given))
+        if unknown:
+            raise ValueError(f"kit_given replaces givens, but {', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} not in 'given'")
         for check in self.checks():
             for expr in check_expressions(check):
                 for node in walk(expr):
@@ -138,7 +144,7 @@ def check_expressions(check: Any) -> list:
 def called_names(rubric: Rubric) -> set[str]:
     """Every reference function the rubric calls, so that a missing one is caught at load time."""
     names: set[str] = set()
-    exprs = [*rubric.given.values()]
+    exprs = [*rubric.given.values(), *rubric.kit_given.values()]
     for check in rubric.checks():
         exprs += check_expressions(check)
         if isinstance(check, FunctionCheck):
