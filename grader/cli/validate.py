@@ -9,7 +9,8 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from ..errors import ManifestError, RubricError
+from ..checks.scorer import Scorer
+from ..errors import ExpressionError, ManifestError, ReferenceError_, RubricError
 from ..manifest import load_manifest, validate_examples
 from .common import ConfigError, load, out
 
@@ -17,10 +18,18 @@ from .common import ConfigError, load, out
 @click.command("validate")
 @click.argument("rubric", type=click.Path(exists=True, dir_okay=False))
 @click.option("--examples", type=click.Path(exists=True, file_okay=False), help="Example submissions (default: submissions/<rubric id>/).")
+@click.option("--no-examples", is_flag=True, help="Only parse the rubric and run its references (before any example exists).")
 @click.option("--jobs", "-j", default=1, show_default=True)
-def validate_command(rubric: str, examples: str | None, jobs: int) -> None:
+def validate_command(rubric: str, examples: str | None, no_examples: bool, jobs: int) -> None:
     """Prove a rubric: it parses, its references run, and every example gets its manifest's score."""
     assignment = load(rubric)
+    if no_examples:
+        try:
+            Scorer(assignment.rubric, assignment.functions).precompute()
+        except (ExpressionError, ReferenceError_) as exc:
+            raise ConfigError(f"{rubric}: a reference call fails: {exc}") from None
+        out.print(f"rubric {assignment.rubric.id}: {assignment.rubric.max_points:g} points, references run (examples not checked)")
+        return
     folder = Path(examples) if examples else Path(rubric).resolve().parent.parent / "submissions" / assignment.rubric.id
     try:
         manifest = load_manifest(folder / "manifest.yaml")
