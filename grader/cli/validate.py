@@ -36,11 +36,16 @@ def validate_command(rubric: str, examples: str | None, no_examples: bool, jobs:
         results = validate_examples(assignment, folder, manifest, jobs=jobs)
     except (ManifestError, RubricError) as exc:
         raise ConfigError(str(exc)) from None
+    # the example, score and ok columns keep one line each; the problem takes the rest of the width
+    names = min(max([len("example"), *(len(r.name) for r in results)]), max(12, out.width // 4))
     table = Table(title=f"validate {assignment.rubric.id}: {len(results)} examples")
-    for column in ("example", "expected", "got", "ok", "problem"):
-        table.add_column(column, overflow="fold")
+    table.add_column("example", no_wrap=True, overflow="ellipsis", width=names)
+    for column in ("expected", "got", "ok"):
+        table.add_column(column, no_wrap=True, overflow="ellipsis", max_width=18)
+    table.add_column("problem", overflow="fold", ratio=1)
     for result in results:
-        table.add_row(escape(result.name), result.expected, result.got, "[green]yes[/]" if result.ok else "[red]NO[/]", escape(result.problem))
+        table.add_row(escape(result.name), escape(result.expected), escape(result.got),
+                      "[green]yes[/]" if result.ok else "[red]NO[/]", escape(result.problem))
     out.print(table)
     failed = [r for r in results if not r.ok]
     out.print(f"rubric {assignment.rubric.id}: {assignment.rubric.max_points:g} points, references run; "
