@@ -31,6 +31,9 @@ def validate_command(rubric: str, examples: str | None, no_examples: bool, jobs:
         out.print(f"rubric {assignment.rubric.id}: {assignment.rubric.max_points:g} points, references run (examples not checked)")
         return
     folder = Path(examples) if examples else Path(rubric).resolve().parent.parent / "submissions" / assignment.rubric.id
+    if not (folder / "manifest.yaml").is_file():
+        raise ConfigError(f"{folder / 'manifest.yaml'}: no manifest of example submissions (give --examples FOLDER, "
+                          "or check the rubric alone with --no-examples)")
     try:
         manifest = load_manifest(folder / "manifest.yaml")
         results = validate_examples(assignment, folder, manifest, jobs=jobs)
