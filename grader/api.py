@@ -23,6 +23,7 @@ from .reporters import CLASS_FORMATS, DEFAULT_FORMATS, ROSTER_FORMATS, write_cla
 from .roster import Roster, check_roster
 from .rubric import Rubric
 from .runner.pool import ZygotePool
+from .similarity import source_code
 from .submissions.classes import Entry, Skipped, find_submissions
 from .submissions.names import submission_name
 from .submissions.staging import stage
@@ -117,10 +118,11 @@ def grade_class(paths: Iterable[Path | str], rubric: RubricLike, *, out: Path | 
     store = cache if isinstance(cache, ReportCache) else ReportCache(target / ".cache") if cache and target else None
     overrides = overrides or {}
     reports: list[Report | None] = [None] * len(found.entries)
+    codes: dict[int, str] = {}  # the staged copies' code, for the similarity report (grader.similarity)
     result = ClassResult(assignment, [], found.skipped, target, late, roster=roster)
 
     def finish(index: int, entry: Entry, report: Report) -> None:
-        report = report.model_copy(update={"submission": entry.name, "path": str(entry.path)})
+        report = report.model_copy(update={"submission": entry.name, "path": str(entry.path), "code": codes.pop(index, None)})
         if late is not None:
             report = late.apply(report)
         if target is not None:
@@ -135,6 +137,8 @@ def grade_class(paths: Iterable[Path | str], rubric: RubricLike, *, out: Path | 
             job = Job(index, entry, manual)
             try:
                 job.staged = stage(entry.path, job.folder / "submission")
+                if "similarity" in formats:
+                    codes[index] = _code(job.staged.folder)
                 key = cache_key(entry.name, job.staged, assignment.rubric, manual) if store else ""
                 cached = store.get(key) if store else None
             except Exception as exc:  # noqa: BLE001 - one unreadable submission never stops the batch
@@ -161,6 +165,14 @@ def grade_class(paths: Iterable[Path | str], rubric: RubricLike, *, out: Path | 
     if target is not None:
         write_class(result.reports, assignment.rubric, target, formats, skipped=result.skipped, roster=roster)
     return result
+
+
+def _code(folder: Path) -> str:
+    """The staged copy's code for the similarity report; a problem reading it never touches the grade."""
+    try:
+        return source_code(folder)
+    except Exception:  # noqa: BLE001 - similarity is for a person to look at, not part of grading
+        return ""
 
 
 def _reserved_names() -> set[str]:

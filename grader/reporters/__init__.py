@@ -3,7 +3,7 @@
 ``SUBMISSION_FORMATS``: one file per student, ``name -> (file name, writer(report, path))``.
 ``CLASS_FORMATS``: one file per class, ``name -> (file name, writer(reports, rubric, path, skipped=..., roster=...))``
 (``skipped``: the entries of the class that were not graded, and why; ``roster``: the class roster, or
-None). ``ROSTER_FORMATS`` are the class formats that need a roster.
+None; ``similarity``: the class's similar pairs when that format is asked for, or None). ``ROSTER_FORMATS`` are the class formats that need a roster.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Callable
 
 from ..report import Report
 from ..roster import Roster
+from ..similarity import class_pairs
 from ..rubric import Rubric
 from ..submissions.classes import Skipped
 from .gradebook import write_gradebook
@@ -21,6 +22,7 @@ from .json_report import write_json
 from .lms import write_canvas, write_moodle
 from .markdown import render_markdown, write_markdown
 from .overview import render_overview, write_overview
+from .similarity import write_similarity
 
 SUBMISSION_FORMATS: dict[str, tuple[str, Callable[[Report, Path], Path]]] = {
     "json": ("report.json", write_json),
@@ -33,6 +35,7 @@ CLASS_FORMATS: dict[str, tuple[str, Callable[..., Path]]] = {
     "overview": ("overview.html", write_overview),
     "canvas": ("canvas.csv", write_canvas),
     "moodle": ("moodle.csv", write_moodle),
+    "similarity": ("similarity.csv", write_similarity),
 }
 ROSTER_FORMATS = ("canvas", "moodle")
 DEFAULT_FORMATS = ("json", "md", "html", "gradebook", "overview")
@@ -46,8 +49,12 @@ def write_submission(report: Report, folder: Path, formats: tuple[str, ...] = DE
 
 def write_class(reports: list[Report], rubric: Rubric, folder: Path, formats: tuple[str, ...] = DEFAULT_FORMATS,
                 skipped: list[Skipped] | tuple = (), roster: Roster | None = None) -> list[Path]:
-    """Write the class-level outputs (gradebook, overview, LMS files, ...) into ``folder``."""
-    return [writer(reports, rubric, folder / name, skipped=skipped, roster=roster)
+    """Write the class-level outputs (gradebook, overview, LMS files, ...) into ``folder``.
+
+    With the similarity format, the pairs are computed once here and given to every writer (the
+    overview shows them side by side)."""
+    similarity = class_pairs(reports) if "similarity" in formats else None
+    return [writer(reports, rubric, folder / name, skipped=skipped, roster=roster, similarity=similarity)
             for key, (name, writer) in CLASS_FORMATS.items() if key in formats]
 
 

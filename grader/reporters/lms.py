@@ -50,7 +50,8 @@ def grade(report: Report | None) -> str:
     return f"{round(report.final_score, 4):g}"
 
 
-def write_canvas(reports: list[Report], rubric: Rubric, path: Path, skipped=(), roster: Roster | None = None) -> Path:
+def write_canvas(reports: list[Report], rubric: Rubric, path: Path, skipped=(), roster: Roster | None = None,
+                 similarity=None) -> Path:
     roster = _needed(roster, "canvas")
     by_row, _strays, _missing = roster.match(reports)
     rows = [[*CANVAS_IDENTITY, f"{rubric.title} ({rubric.id})"], ["Points Possible", "", "", "", "", f"{rubric.max_points:g}"]]
@@ -59,7 +60,8 @@ def write_canvas(reports: list[Report], rubric: Rubric, path: Path, skipped=(), 
     return _write(path, rows)
 
 
-def write_moodle(reports: list[Report], rubric: Rubric, path: Path, skipped=(), roster: Roster | None = None) -> Path:
+def write_moodle(reports: list[Report], rubric: Rubric, path: Path, skipped=(), roster: Roster | None = None,
+                 similarity=None) -> Path:
     roster = _needed(roster, "moodle")
     by_row, _strays, _missing = roster.match(reports)
     rows = [[*MOODLE_IDENTITY, rubric.title, "Feedback"]]
