@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import difflib
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import yaml
 from pydantic import ValidationError
@@ -110,36 +111,29 @@ def _tags(node: yaml.MappingNode) -> set[str]:
     return {expr_tag(dict.fromkeys(keys))} | ({kind.value} if isinstance(kind, yaml.ScalarNode) else set())
 
 
-def _field_names() -> list[str]:
+@lru_cache(maxsize=1)
+def _field_names() -> tuple[str, ...]:
     """Every field name of the rubric models (for "did you mean")."""
     from pydantic import BaseModel
 
     names: set[str] = set()
-    seen: set[type] = set()
+    seen: set[Any] = set()
     todo: list[Any] = [Rubric]
     while todo:
-        model = todo.pop()
-        if not (isinstance(model, type) and issubclass(model, BaseModel)) or model in seen:
-            continue
-        seen.add(model)
-        for name, info in model.model_fields.items():
-            names.add(info.alias or name)
-            todo += _models_in(info.annotation)
-    return sorted(names)
-
-
-def _models_in(annotation: Any) -> list[Any]:
-    from typing import get_args
-
-    found, todo = [], [annotation]
-    while todo:
         item = todo.pop()
-        value = getattr(item, "__value__", None)  # a TypeAliasType (Expr)
-        if value is not None and len(found) < 100:
-            todo.append(value)
-        found.append(item)
-        todo += [a for a in get_args(item) if a not in found]
-    return found
+        try:
+            if item in seen:
+                continue
+            seen.add(item)
+        except TypeError:  # an unhashable annotation part
+            continue
+        if isinstance(item, type) and issubclass(item, BaseModel):
+            for name, info in item.model_fields.items():
+                names.add(info.alias or name)
+                todo.append(info.annotation)
+            continue
+        todo += [*get_args(item), *([item.__value__] if hasattr(item, "__value__") else [])]  # unions, lists, Expr's alias
+    return tuple(sorted(names))
 
 
 def json_schema() -> dict:
