@@ -9,9 +9,10 @@ from .assignment import Assignment, load_assignment
 from .errors import RubricError
 from .late import LatePolicy, LateSubmissions
 from .report import Report
+from .roster import Roster, load_roster
 from .rubric import Rubric, load_rubric
 from .selfcheck import check
 from .version import __version__
 
-__all__ = ["Assignment", "ClassResult", "LatePolicy", "LateSubmissions", "Report", "Rubric", "RubricError", "check", "grade",
-           "grade_class", "load_assignment", "load_rubric", "__version__"]
+__all__ = ["Assignment", "ClassResult", "LatePolicy", "LateSubmissions", "Report", "Roster", "Rubric", "RubricError", "check",
+           "grade", "grade_class", "load_assignment", "load_roster", "load_rubric", "__version__"]

@@ -19,9 +19,11 @@ from .executors import Job, executor_for
 from .grading import grade_with_retry, not_gradable
 from .late import LateSubmissions
 from .report import Report
-from .reporters import CLASS_FORMATS, DEFAULT_FORMATS, write_class, write_submission
+from .reporters import CLASS_FORMATS, DEFAULT_FORMATS, ROSTER_FORMATS, write_class, write_submission
+from .roster import Roster, check_roster
 from .rubric import Rubric
 from .runner.pool import ZygotePool
+from .similarity import source_code
 from .submissions.classes import Entry, Skipped, find_submissions
 from .submissions.names import submission_name
 from .submissions.staging import stage
@@ -63,6 +65,7 @@ class ClassResult:
     out: Path | None = None
     late: LateSubmissions | None = None
     cached: int = 0
+    roster: Roster | None = None
 
     @property
     def graded(self) -> list[Report]:
@@ -77,12 +80,16 @@ class ClassResult:
         """(graded submissions without a timestamp, timestamps that match no submission)."""
         return self.late.unmatched(self.reports) if self.late is not None else ([], [])
 
+    def off_roster(self) -> list[Report]:
+        """Reports of submissions that no roster student handed in (none without a roster)."""
+        return self.roster.match(self.reports)[1] if self.roster is not None else []
+
 
 def grade_class(paths: Iterable[Path | str], rubric: RubricLike, *, out: Path | str | None = None, jobs: int = 1,
                 executor: str = "local", cache: bool | ReportCache = True,
                 overrides: Mapping[str, Mapping[str, Any]] | None = None, late: LateSubmissions | None = None,
                 formats: Iterable[str] = DEFAULT_FORMATS, class_folders: bool | None = None, sandbox: bool | None = None,
-                warm: bool = True, on_found: Callable[[int], None] | None = None,
+                roster: Roster | None = None, warm: bool = True, on_found: Callable[[int], None] | None = None,
                 on_done: Callable[[Report], None] | None = None) -> ClassResult:
     """Grade a class: ``paths`` are class folders (each entry one student) or single submissions.
 
@@ -91,23 +98,31 @@ def grade_class(paths: Iterable[Path | str], rubric: RubricLike, *, out: Path | 
     the reports of unchanged submissions (True: in ``out/.cache``). ``overrides``: TA points by
     submission name. ``late``: a late policy with the hand-in times. With ``out``, every report is
     written (``formats``) as soon as it is done, the class outputs at the end. ``class_folders``: see
-    ``grader.submissions.classes.find_submissions``. ``on_found(count)`` is told how many submissions
+    ``grader.submissions.classes.find_submissions``. ``roster``: who handed in which submission
+    (``grader.roster``), for the LMS formats (canvas, moodle) and the overview; it is checked for
+    those formats before anything is graded. ``on_found(count)`` is told how many submissions
     were found before grading starts; ``on_done(report)`` gets each report. Reports come back in the
     order found.
     """
     assignment = load_assignment(rubric)
     formats = tuple(formats)
     target = Path(out) if out is not None else None
+    lms = [f for f in formats if f in ROSTER_FORMATS]
+    if lms and target is not None:
+        if roster is None:
+            raise ValueError(f"--format {lms[0]} needs a roster (--roster roster.csv): its rows are the roster's students")
+        check_roster(roster, lms)
     found = find_submissions(paths, class_folders, reserved=_reserved_names())
     if on_found is not None:
         on_found(len(found.entries))
     store = cache if isinstance(cache, ReportCache) else ReportCache(target / ".cache") if cache and target else None
     overrides = overrides or {}
     reports: list[Report | None] = [None] * len(found.entries)
-    result = ClassResult(assignment, [], found.skipped, target, late)
+    codes: dict[int, str] = {}  # the staged copies' code, for the similarity report (grader.similarity)
+    result = ClassResult(assignment, [], found.skipped, target, late, roster=roster)
 
     def finish(index: int, entry: Entry, report: Report) -> None:
-        report = report.model_copy(update={"submission": entry.name, "path": str(entry.path)})
+        report = report.model_copy(update={"submission": entry.name, "path": str(entry.path), "code": codes.pop(index, None)})
         if late is not None:
             report = late.apply(report)
         if target is not None:
@@ -122,6 +137,8 @@ def grade_class(paths: Iterable[Path | str], rubric: RubricLike, *, out: Path | 
             job = Job(index, entry, manual)
             try:
                 job.staged = stage(entry.path, job.folder / "submission")
+                if "similarity" in formats:
+                    codes[index] = _code(job.staged.folder)
                 key = cache_key(entry.name, job.staged, assignment.rubric, manual) if store else ""
                 cached = store.get(key) if store else None
             except Exception as exc:  # noqa: BLE001 - one unreadable submission never stops the batch
@@ -146,8 +163,16 @@ def grade_class(paths: Iterable[Path | str], rubric: RubricLike, *, out: Path | 
     run(jobs_to_run(), assignment, done)
     result.reports = [r for r in reports if r is not None]
     if target is not None:
-        write_class(result.reports, assignment.rubric, target, formats, skipped=result.skipped)
+        write_class(result.reports, assignment.rubric, target, formats, skipped=result.skipped, roster=roster)
     return result
+
+
+def _code(folder: Path) -> str:
+    """The staged copy's code for the similarity report; a problem reading it never touches the grade."""
+    try:
+        return source_code(folder)
+    except Exception:  # noqa: BLE001 - similarity is for a person to look at, not part of grading
+        return ""
 
 
 def _reserved_names() -> set[str]:

@@ -48,3 +48,11 @@ class ReferenceError_(Exception):
 
 class PackageError(Exception):
     """Gradescope's autograder zip cannot be built."""
+
+
+class ScaffoldError(Exception):
+    """A new assignment's files cannot be written (a bad id, or files that already exist)."""
+
+
+class RosterError(Exception):
+    """A class roster that cannot be used (the message names the file, the line and the field)."""

@@ -86,6 +86,8 @@ class Report(BaseModel):
     graded_at: str = Field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
     grader_version: str = ""
     late: Late | None = Field(None, description="The late penalty, when a late policy was applied.")
+    code: str | None = Field(None, exclude=True, description="The submission's code, for the class's similarity "
+                             "report (grader.similarity); never written to report.json or the cache.")
 
     def question(self, question_id: str) -> QuestionResult:
         return next(q for q in self.questions if q.id == question_id)

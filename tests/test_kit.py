@@ -82,3 +82,54 @@ def test_check_inside_a_notebook(kit, tmp_path):
                    for o in notebook.cells[0].outputs)
     assert "RESULT passed failed" in text
     assert "y_hat: 1 / 1" in text
+
+
+def test_bundle_says_which_public_checks_give_away_an_answer(root, tmp_path):
+    result = CliRunner().invoke(main, ["bundle", str(root / "rubrics/conv1d.yaml"), "--out", str(tmp_path / "kit")])
+    assert result.exit_code == 0, result.output
+    assert "What the kit gives away" in result.output
+    assert "│ loss_new " in result.output and "the answer to loss_new (expected value)" in result.output
+    assert "reference outputs on 2 public cases" in result.output  # conv1d_forward.public
+    assert "conv1d_forward.hidden" not in result.output and "kit: hide" in result.output
+
+
+def _hiding(root, tmp_path, check_line: str) -> tuple:
+    text = (root / "rubrics/conv1d.yaml").read_text()
+    assert check_line in text
+    rubric = tmp_path / "rubrics" / "conv1d.yaml"
+    rubric.parent.mkdir()
+    rubric.write_text(text.replace(check_line, check_line.replace("expected:", "kit: hide\n        expected:")))
+    result = CliRunner().invoke(main, ["bundle", str(rubric), "--out", str(tmp_path / "kit")])
+    assert result.exit_code == 0, result.output
+    return rubric, tmp_path / "kit", result.output
+
+
+def test_kit_hide_keeps_an_expectation_out_of_the_kit_and_it_is_checked_at_grading(root, tmp_path):
+    rubric, kit, output = _hiding(root, tmp_path, 'expected: {call: squared_error, args: ["@y_hat_new", "$y"]}')
+    assert "kept out of the kit (kit: hide): loss_new" in output and "WARNING" not in output
+    assert "61.06" not in (kit / "kit.json").read_text()  # L' = 61.064 is nowhere in the kit
+    assert "loss_new" not in (kit / "rubric.yaml").read_text() and "loss_new" in (kit / "README.md").read_text()
+    submission = root / "submissions/conv1d/all_right_files"
+    in_kit = json.loads(CliRunner().invoke(main, ["check", str(kit), str(submission), "--json"]).output)
+    assert "loss_new" not in {c["id"] for q in in_kit["questions"] for c in q["checks"]}
+    graded = tmp_path / "graded"
+    assert CliRunner().invoke(main, ["grade", str(rubric), str(submission), "--out", str(graded)]).exit_code == 0
+    report = json.loads((graded / "all_right_files" / "report.json").read_text())
+    loss_new = report["questions"][[q["id"] for q in report["questions"]].index("loss_new")]["checks"][0]
+    assert loss_new["status"] == "passed" and loss_new["visibility"] == "public" and loss_new["expected"] == pytest.approx(61.064)
+
+
+def test_kit_hide_on_an_answer_another_check_computes_is_flagged(root, tmp_path):
+    _, kit, output = _hiding(root, tmp_path, 'expected: {call: conv1d_forward, args: ["$x", "$w", "$b"]}')
+    # y_hat is dropped, and every check that builds on it; conv1d_forward's public case still computes [14, 20]
+    assert "kept out of the kit (kit: hide): y_hat" in output
+    assert "also left out (they use a kept-out answer): loss, dL_dy_hat, dL_dw" in output
+    assert "WARNING kit: hide does not hide y_hat: its expected value is still in the kit, as a result of conv1d_forward" in output
+
+
+def test_kit_hide_on_a_hidden_check_is_refused(tmp_path):
+    from .test_rubric_errors import GOOD
+    rubric = tmp_path / "r.yaml"
+    rubric.write_text(GOOD.replace("        points: 1\n        expected", "        points: 1\n        visibility: hidden\n        kit: hide\n        expected"))
+    result = CliRunner().invoke(main, ["bundle", str(rubric), "--out", str(tmp_path / "kit")])
+    assert result.exit_code == 2 and "kit: hide applies to public checks" in result.output

@@ -18,6 +18,7 @@ from .ci import ci_command, init_ci_command
 from .grade import grade_command
 from .gradescope import gradescope_package_command, gradescope_run_command
 from .kit import bundle_command
+from .new import new_command
 from .validate import validate_command
 
 
@@ -33,7 +34,7 @@ def schema_command() -> None:
     click.echo(json.dumps(json_schema(), indent=2))
 
 
-for command in (grade_command, check_command, validate_command, bundle_command, ci_command, init_ci_command,
+for command in (grade_command, check_command, validate_command, new_command, bundle_command, ci_command, init_ci_command,
                 gradescope_package_command, gradescope_run_command):
     main.add_command(command)
 

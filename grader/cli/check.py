@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from rich.table import Table
 from ..api import grade
 from ..report import Report
 from .common import load, out
+from .fit import fit_value, free_width
 
 
 @click.command("check")
@@ -37,21 +37,32 @@ def check_command(rubric: str, submission: str, as_json: bool) -> None:
 
 
 def print_report(report: Report) -> None:
-    """A friendly table of one report (student-controlled text is never read as markup)."""
+    """A friendly table of one report that fits the terminal (student-controlled text is never read as markup).
+
+    One column per check (its id names the question), the details take the rest of the width, and the
+    expected and the student's values are each shortened to one line of it (``grader.cli.fit``).
+    """
     if report.status != "graded":
         out.print(f"[bold red]Could not grade[/] {escape(report.submission)}: {escape(report.reason or '')}")
         return
-    table = Table(title=escape(f"{report.submission}: {report.score:g} / {report.max_score:g}"))
-    for column in ("question", "check", "result", "points", "details"):
-        table.add_column(column, overflow="fold")
+    rows = [(check.id if check.id.startswith(question.id) else f"{question.id}: {check.id}", check)
+            for question in report.questions for check in question.checks]
     style = {"passed": "green", "failed": "red", "error": "red", "pending": "yellow", "not-gradable": "magenta"}
-    for question in report.questions:
-        for check in question.checks:
-            details = "; ".join(x for x in (check.message, check.feedback) if x)
-            if check.status != "passed" and check.expected is not None:
-                details += f"; expected {json.dumps(check.expected)}, got {json.dumps(check.got)}"
-            table.add_row(question.id, check.id, f"[{style[check.status]}]{check.status}[/]", f"{check.score:g}/{check.max_score:g}",
-                          escape(details))
+    points = [f"{c.score:g}/{c.max_score:g}" for _, c in rows]
+    names = min(max([len("check"), *(len(name) for name, _ in rows)]), max(12, out.width // 4))
+    statuses = max([len("result"), *(len(c.status) for _, c in rows)])
+    width = free_width(out, [names, statuses, max([len("points"), *map(len, points)])])
+    table = Table(title=escape(f"{report.submission}: {report.score:g} / {report.max_score:g}"))
+    table.add_column("check", no_wrap=True, overflow="ellipsis", width=names)
+    table.add_column("result", no_wrap=True)
+    table.add_column("points", no_wrap=True)
+    table.add_column("details", overflow="fold", ratio=1)
+    for (name, check), score in zip(rows, points):
+        details = escape("; ".join(x for x in (check.message, check.feedback) if x))
+        if check.status != "passed" and check.expected is not None:
+            details += "\n" + escape(f"expected {fit_value(check.expected, width - len('expected '))}")
+            details += "\n" + escape(f"got      {fit_value(check.got, width - len('got      '))}")
+        table.add_row(escape(name), f"[{style[check.status]}]{check.status}[/]", score, details)
     out.print(table)
     for event in report.events:
         out.print(f"[yellow]{escape(event.where)}[/] ({event.kind}): {escape(event.message)}")

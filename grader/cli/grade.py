@@ -11,9 +11,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..api import grade_class
-from ..errors import LateError, ManifestError
+from ..errors import LateError, ManifestError, RosterError
 from ..late import LateSubmissions
 from ..manifest import load_overrides
+from ..roster import load_roster
 from ..reporters import CLASS_FORMATS, DEFAULT_FORMATS, SUBMISSION_FORMATS
 from .common import ConfigError, console, load, out
 
@@ -35,10 +36,13 @@ from .common import ConfigError, console, load, out
               help="Late policy (YAML: deadline, grace_minutes, percent_per_hour, max_percent); needs --timestamps.")
 @click.option("--timestamps", type=click.Path(exists=True, dir_okay=False),
               help="When each submission was handed in (YAML or CSV: submission name -> ISO timestamp with timezone).")
+@click.option("--roster", "roster_file", type=click.Path(exists=True, dir_okay=False),
+              help="Class roster (CSV: submission,name,id,sis_user_id,sis_login_id,section,email) for --format canvas/moodle.")
 @click.pass_context
 def grade_command(ctx: click.Context, rubric: str, submissions: tuple[str, ...], out_dir: str, jobs: int,
                   overrides: str | None, no_sandbox: bool, class_folder: bool, force: bool, formats: tuple[str, ...],
-                  dask_address: str | None, late_policy: str | None = None, timestamps: str | None = None) -> None:
+                  dask_address: str | None, late_policy: str | None = None, timestamps: str | None = None,
+                  roster_file: str | None = None) -> None:
     """Grade a class: SUBMISSIONS are class folders (each entry one student) or single submissions.
 
     A folder with sub-folders is a class; a folder of plain files is one student's submission
@@ -55,6 +59,10 @@ def grade_command(ctx: click.Context, rubric: str, submissions: tuple[str, ...],
         late = LateSubmissions.load(late_policy, timestamps) if late_policy else None
     except LateError as exc:
         raise ConfigError(f"the late policy cannot be used:\n{exc}") from None
+    try:
+        roster = load_roster(roster_file) if roster_file else None
+    except RosterError as exc:
+        raise ConfigError(f"the roster cannot be used:\n{exc}") from None
     executor = _executor(dask_address, jobs, ctx.get_parameter_source("jobs") == ParameterSource.COMMANDLINE)
     columns = [TextColumn("[bold]grading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn()]
     with Progress(*columns, console=console, transient=False) as progress:
@@ -69,9 +77,11 @@ def grade_command(ctx: click.Context, rubric: str, submissions: tuple[str, ...],
             result = grade_class([Path(s) for s in submissions], assignment, out=Path(out_dir), jobs=jobs, executor=executor,
                                  cache=not force, overrides=manual, late=late, formats=formats or DEFAULT_FORMATS,
                                  class_folders=True if class_folder else None, sandbox=False if no_sandbox else None,
-                                 on_found=found, on_done=lambda report: progress.advance(task))
-        except ValueError as exc:  # e.g. a kit given to a dask cluster
+                                 roster=roster, on_found=found, on_done=lambda report: progress.advance(task))
+        except ValueError as exc:  # e.g. a kit given to a dask cluster, an LMS format without a roster
             raise ConfigError(str(exc)) from None
+        except RosterError as exc:  # a roster the chosen LMS could not use (checked before grading)
+            raise ConfigError(f"the roster cannot be used:\n{exc}") from None
     _summary(result, Path(out_dir))
 
 
@@ -98,6 +108,10 @@ def _summary(result, target: Path) -> None:
             console.print(f"[yellow]late policy: timestamps that match no submission:[/] {escape(', '.join(strays))}", soft_wrap=True)
         penalised = [f"{r.submission} -{r.late.penalty:g}" for r in result.reports if r.late is not None and r.late.penalty > 0]
         out.print(f"late policy: {len(penalised)} penalised" + (f" ({', '.join(penalised)})" if penalised else ""))
+    strays = result.off_roster()
+    if strays:
+        console.print(f"[yellow]not on the roster ({len(strays)}, no LMS grade):[/] {escape(', '.join(r.submission for r in strays))}",
+                      highlight=False, soft_wrap=True)
     table = Table(title=f"{rubric.id}: {len(result.reports)} submissions")
     for column in ("submission", "score", "status", "seconds"):
         table.add_column(column)

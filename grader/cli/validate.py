@@ -9,7 +9,8 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from ..errors import ManifestError, RubricError
+from ..checks.scorer import Scorer
+from ..errors import ExpressionError, ManifestError, ReferenceError_, RubricError
 from ..manifest import load_manifest, validate_examples
 from .common import ConfigError, load, out
 
@@ -17,21 +18,37 @@ from .common import ConfigError, load, out
 @click.command("validate")
 @click.argument("rubric", type=click.Path(exists=True, dir_okay=False))
 @click.option("--examples", type=click.Path(exists=True, file_okay=False), help="Example submissions (default: submissions/<rubric id>/).")
+@click.option("--no-examples", is_flag=True, help="Only parse the rubric and run its references (before any example exists).")
 @click.option("--jobs", "-j", default=1, show_default=True)
-def validate_command(rubric: str, examples: str | None, jobs: int) -> None:
+def validate_command(rubric: str, examples: str | None, no_examples: bool, jobs: int) -> None:
     """Prove a rubric: it parses, its references run, and every example gets its manifest's score."""
     assignment = load(rubric)
+    if no_examples:
+        try:
+            Scorer(assignment.rubric, assignment.functions).precompute()
+        except (ExpressionError, ReferenceError_) as exc:
+            raise ConfigError(f"{rubric}: a reference call fails: {exc}") from None
+        out.print(f"rubric {assignment.rubric.id}: {assignment.rubric.max_points:g} points, references run (examples not checked)")
+        return
     folder = Path(examples) if examples else Path(rubric).resolve().parent.parent / "submissions" / assignment.rubric.id
+    if not (folder / "manifest.yaml").is_file():
+        raise ConfigError(f"{folder / 'manifest.yaml'}: no manifest of example submissions (give --examples FOLDER, "
+                          "or check the rubric alone with --no-examples)")
     try:
         manifest = load_manifest(folder / "manifest.yaml")
         results = validate_examples(assignment, folder, manifest, jobs=jobs)
     except (ManifestError, RubricError) as exc:
         raise ConfigError(str(exc)) from None
+    # the example, score and ok columns keep one line each; the problem takes the rest of the width
+    names = min(max([len("example"), *(len(r.name) for r in results)]), max(12, out.width // 4))
     table = Table(title=f"validate {assignment.rubric.id}: {len(results)} examples")
-    for column in ("example", "expected", "got", "ok", "problem"):
-        table.add_column(column, overflow="fold")
+    table.add_column("example", no_wrap=True, overflow="ellipsis", width=names)
+    for column in ("expected", "got", "ok"):
+        table.add_column(column, no_wrap=True, overflow="ellipsis", max_width=18)
+    table.add_column("problem", overflow="fold", ratio=1)
     for result in results:
-        table.add_row(escape(result.name), result.expected, result.got, "[green]yes[/]" if result.ok else "[red]NO[/]", escape(result.problem))
+        table.add_row(escape(result.name), escape(result.expected), escape(result.got),
+                      "[green]yes[/]" if result.ok else "[red]NO[/]", escape(result.problem))
     out.print(table)
     failed = [r for r in results if not r.ok]
     out.print(f"rubric {assignment.rubric.id}: {assignment.rubric.max_points:g} points, references run; "

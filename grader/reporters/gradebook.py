@@ -18,7 +18,7 @@ from ..rubric import Rubric
 LATE_COLUMNS = ("raw", "penalty", "final")
 
 
-def write_gradebook(reports: list[Report], rubric: Rubric, path: Path, skipped=()) -> Path:
+def write_gradebook(reports: list[Report], rubric: Rubric, path: Path, skipped=(), roster=None, similarity=None) -> Path:
     """The gradebook; the late columns appear when a late policy was applied (any report has ``late``)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     ids = [q.id for q in rubric.questions]

@@ -156,9 +156,13 @@ def _png(fig) -> str:
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def render_overview(reports: list[Report], rubric: Rubric, folder: Path | None = None, skipped=()) -> str:
-    """The class overview; ``skipped``: entries of the class that were not graded, listed with the reason."""
+def render_overview(reports: list[Report], rubric: Rubric, folder: Path | None = None, skipped=(), roster=None,
+                    similarity=None) -> str:
+    """The class overview; ``skipped``: entries of the class that were not graded, listed with the reason;
+    ``roster``: the class roster, whose strays (submissions no roster student handed in) are listed;
+    ``similarity``: similar pairs (``grader.similarity``), shown side by side (student code, escaped)."""
     stats = class_stats(reports, rubric)
+    _rows, off_roster, no_submission = roster.match(reports) if roster is not None else ({}, [], [])
     scores = [r.score for r in reports if r.status == "graded"]
     # A link is a relative path to a report folder, each part percent-encoded: a name never becomes a URL of its own.
     links = {r.submission: f"./{quote(r.submission, safe='')}/feedback.html" for r in reports
@@ -166,13 +170,15 @@ def render_overview(reports: list[Report], rubric: Rubric, folder: Path | None =
     return environment().get_template("overview.html").render(
         rubric=rubric, reports=sorted(reports, key=lambda r: r.submission), stats=stats, links=links,
         skipped=list(skipped), late=any(r.late is not None for r in reports),
+        roster=roster, off_roster=off_roster, no_submission=no_submission, similarity=similarity,
+        shown_pairs=[p for p in similarity or [] if p.excerpt_a],
         max_points=rubric.max_points,
         histogram=histogram_png(scores, rubric.max_points) if scores else None,
         pass_rates=pass_rate_png(stats["questions"]) if scores and stats["questions"] else None,
         isfinite=math.isfinite)
 
 
-def write_overview(reports: list[Report], rubric: Rubric, path: Path, skipped=()) -> Path:
+def write_overview(reports: list[Report], rubric: Rubric, path: Path, skipped=(), roster=None, similarity=None) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_overview(reports, rubric, path.parent, skipped), encoding="utf-8")
+    path.write_text(render_overview(reports, rubric, path.parent, skipped, roster, similarity), encoding="utf-8")
     return path

@@ -46,7 +46,16 @@ class _CheckBase(_Model):
     id: str | None = Field(None, description="Defaults to the question id (plus a suffix when several).")
     points: float = Field(ge=0)
     visibility: Literal["public", "hidden"] = "public"
+    kit: Literal["show", "hide"] = Field("show", description="hide: keep this public check's expectation out of the "
+                                         "student kit (grader bundle); it is checked only at grading, and its result "
+                                         "is shown then like any public check's.")
     feedback: Feedback = Feedback()
+
+    @model_validator(mode="after")
+    def _kit_applies_to_public_checks(self) -> _CheckBase:
+        if self.kit == "hide" and self.visibility == "hidden":
+            raise ValueError("kit: hide applies to public checks (a hidden check is never in the kit)")
+        return self
 
 
 class _Compared(_CheckBase):

@@ -21,8 +21,6 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-
-
 class Call(_Model):
     """Call a reference function: ``{call: forward, args: ["$x", "@w_new", 1.0], pick: 0}``."""
 
@@ -53,7 +51,8 @@ class Plain(_Model):
 Scalar = Union[bool, int, float, Annotated[str, Field(description='"$name": a given; "@name": an answer; "%name": a case binding.')]]
 
 
-def _expr_tag(value: Any) -> str:
+def expr_tag(value: Any) -> str:
+    """Which form of expression ``value`` is (the union's tag; error locations carry it too)."""
     if isinstance(value, dict):
         if "plain" in value:
             return "plain"
@@ -73,7 +72,7 @@ Expr = TypeAliasType(
             Annotated[list["Expr"], Tag("list")],
             Annotated[Scalar, Tag("scalar")],
         ],
-        Discriminator(_expr_tag),
+        Discriminator(expr_tag),
     ],
 )
 Call.model_rebuild()
