@@ -29,11 +29,12 @@ from .rubric import FunctionCheck, Rubric, ValueCheck, answer_refs, check_expres
 
 KIT_FILE = "kit.json"
 RUBRIC_FILE = "rubric.yaml"
+KIT_LIMIT = 64 * wire.MAX_ARRAY_BYTES  # (the grader's own data: not a student's reply)
 
 
 def call_key(name: str, args: tuple, kwargs: dict) -> str:
     """A stable digest of a call's inputs (plain data, so the same inputs give the same key anywhere)."""
-    encoded = json.dumps(wire.to_wire([name, list(args), dict(sorted(kwargs.items()))]), sort_keys=True)
+    encoded = json.dumps(wire.to_wire([name, list(args), dict(sorted(kwargs.items()))], limit=KIT_LIMIT), sort_keys=True)
     return hashlib.sha256(encoded.encode()).hexdigest()
 
 
@@ -48,7 +49,7 @@ class Recorder(dict):
     def _recording(self, name: str, function: Callable) -> Callable:
         def record(*args: Any, **kwargs: Any) -> Any:
             result = function(*args, **kwargs)
-            self.calls[call_key(name, args, kwargs)] = {"call": name, "value": wire.to_wire(result)}
+            self.calls[call_key(name, args, kwargs)] = {"call": name, "value": wire.to_wire(result, limit=KIT_LIMIT)}
             self.results.append((name, result))
             return result
 

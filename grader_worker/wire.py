@@ -34,12 +34,16 @@ class WireError(ValueError):
     """A value could not be sent, or what arrived is not plain data of the accepted shapes."""
 
 
-def to_wire(value: Any, _depth: int = 0) -> Any:
+def to_wire(value: Any, _depth: int = 0, _left: list[int] | None = None, *, limit: int = MAX_REPLY_BYTES) -> Any:
     """Encode ``value`` as JSON-able plain data.
 
     Subclasses of float, int or ndarray are reduced to their base type's stored value, so an
-    overridden ``__eq__``, ``__float__`` or ``__repr__`` never decides what is sent.
+    overridden ``__eq__``, ``__float__`` or ``__repr__`` never decides what is sent. The arrays of one
+    value may hold MAX_REPLY_BYTES together (an array repeated in a list counts each time), checked as
+    they are encoded, so that an oversized value fails at once with a clear message (``limit``: another
+    bound, for what the grader sends).
     """
+    _left = [limit] if _left is None else _left
     if _depth > MAX_DEPTH:
         raise WireError("value is nested too deeply")
     if value is None or type(value) is bool:
@@ -54,15 +58,15 @@ def to_wire(value: Any, _depth: int = 0) -> Any:
             raise WireError(f"string of {len(text)} characters is too long")
         return text
     if isinstance(value, np.generic):
-        return _scalar_to_wire(value)
+        return _scalar_to_wire(value, _left)
     if isinstance(value, np.ndarray):
-        return _array_to_wire(np.asarray(value))
+        return _array_to_wire(np.asarray(value), _left)
     tensor = _torch_tensor_to_numpy(value)
     if tensor is not None:
-        return _array_to_wire(tensor)
+        return _array_to_wire(tensor, _left)
     if isinstance(value, (list, tuple)):
         items = list.__iter__(value) if isinstance(value, list) else tuple.__iter__(value)
-        encoded = [to_wire(item, _depth + 1) for item in items]
+        encoded = [to_wire(item, _depth + 1, _left) for item in items]
         if len(encoded) > MAX_CONTAINER_ITEMS:
             raise WireError("list is too long")
         return {TUPLE: encoded} if isinstance(value, tuple) else encoded
@@ -71,7 +75,7 @@ def to_wire(value: Any, _depth: int = 0) -> Any:
         for key, item in dict.items(value):
             if not isinstance(key, (str, int, float)):
                 raise WireError(f"dict key of type {type(key).__name__} cannot be sent")
-            out[str(key)] = to_wire(item, _depth + 1)
+            out[str(key)] = to_wire(item, _depth + 1, _left)
         return out
     raise WireError(f"a value of type {type(value).__name__} cannot be sent as plain data")
 
@@ -120,7 +124,7 @@ def _float_from_wire(text: Any) -> float:
     return float(text)
 
 
-def _scalar_to_wire(value: np.generic) -> Any:
+def _scalar_to_wire(value: np.generic, left: list[int]) -> Any:
     """A numpy scalar as the Python number it holds (long double as the nearest float64), or a 0-d array."""
     kind = value.dtype.kind
     if kind == "b":
@@ -131,7 +135,7 @@ def _scalar_to_wire(value: np.generic) -> Any:
         with np.errstate(over="ignore"):
             return _float_to_wire(float(np.float64(value)))
     if kind == "c":
-        return _array_to_wire(np.asarray(value))
+        return _array_to_wire(np.asarray(value), left)
     return to_wire(str(value), 1)
 
 
@@ -151,15 +155,20 @@ def plain_dtype(array: np.ndarray) -> np.ndarray:
         return array.astype(dtype)
 
 
-def _array_to_wire(array: np.ndarray) -> dict:
+def _array_to_wire(array: np.ndarray, left: list[int] | None = None) -> dict:
     if array.dtype.kind not in _NUMERIC_KINDS:
         if array.dtype.kind == "O":
             # Object arrays (ragged lists, say) travel as nested lists of plain values, if they can.
-            return to_wire(array.tolist(), 1)
+            return to_wire(array.tolist(), 1, left)
         raise WireError(f"arrays of dtype {array.dtype} cannot be sent")
     array = plain_dtype(array)
     if array.nbytes > MAX_ARRAY_BYTES:
         raise WireError(f"array of {array.nbytes} bytes is too large")
+    if left is not None:
+        left[0] -= array.nbytes
+        if left[0] < 0:
+            raise WireError("the value is too large to send: its arrays hold more than the limit together "
+                            f"({MAX_REPLY_BYTES // 2**20} MiB for a value the grader asks for)")
     buffer = io.BytesIO()
     np.save(buffer, array, allow_pickle=False)  # (any strides; a 0-d array stays 0-d)
     return {ARRAY: base64.b64encode(buffer.getvalue()).decode("ascii")}

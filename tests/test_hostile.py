@@ -26,6 +26,7 @@ import pytest
 from grader.api import grade_class
 from grader.submissions.classes import find_submissions
 from grader.manifest import load_manifest
+from grader.runner import cgroups
 
 from .hostile_helpers import (ANSWERS_YAML, FUNCTIONS, HOSTILE, ROOT, checks_of, describe, fast_assignment, grade_within,
                               notebook, question_scores, write)
@@ -102,6 +103,33 @@ def _answer_refused(question_id: str, pattern: str):
     return check
 
 
+def _hidden_say_nothing_of_the_student(report, question_id: str, expected: str, student: str) -> None:
+    hidden = [c for c in checks_of(report, question_id) if c.visibility == "hidden"]
+    for check in hidden:
+        assert check.message.endswith(expected) and not re.search(student, check.message), f"{check.id}: {check.message!r}"
+
+
+def _shown_as_text_everywhere(report) -> None:
+    """The forged text reaches every reporter as text: no line of the CI log it can start, no markup."""
+    import xml.etree.ElementTree as ET
+
+    from grader.reporters.github import annotations, readable_log, summary_markdown
+    from grader.reporters.junit import render_junit
+    from grader.reporters.markdown import render_markdown
+
+    log = readable_log(report)
+    body = log[1:-1]
+    assert log[0].startswith("::stop-commands::") and log[-1] == f"::{log[0].split('::')[2]}::"
+    assert all(not line.lstrip().startswith(("::", "##[", "Points")) for line in body), "\n".join(body)
+    assert "\x1b" not in "".join(log) and all("\n" not in line for line in log)
+    commands = [line for line in annotations(report) if "Everything" in line or "23/23" in line]
+    assert all("%0A" in line and "\n" not in line for line in commands), commands
+    for markdown in (render_markdown(report), summary_markdown(report)):
+        assert not re.search(r"(?<!\\)<img", markdown), "raw HTML in Markdown"  # (escaped as \<img: shown, not rendered)
+        assert not any(line.startswith(("**Score: 23", "::", "Points")) for line in markdown.splitlines())
+    ET.fromstring(render_junit(report).split("\n", 1)[1])
+
+
 def _all(*checks):
     def check(report):
         for one in checks:
@@ -142,7 +170,19 @@ EXTRA_CHECKS = {
     "bad_signature": lambda r: _events(r, where=r"cell 1") or pytest.fail("nothing says cell 1 sent a malformed message"),
     "nested_bomb.ipynb": lambda r: _message(r, "y_hat") or pytest.fail("y_hat refused without a message"),
     "deep_nesting.json": lambda r: (_events(r, pattern=r"dL_dw") or "dL_dw" in _message(r, "dL_dw")) or pytest.fail("nothing names the unreadable dL_dw"),
+    # the trust boundary (issue 10)
+    "exception_names": lambda r: _hidden_say_nothing_of_the_student(r, "conv1d_forward", "raised an exception", r"x=|w=|\d\.\d\d"),
+    "forged_output": lambda r: _shown_as_text_everywhere(r),
+    "huge_numbers.yaml": _all(_answer_refused("y_hat", r"too large"), _answer_refused("dL_db", r"too large")),
+    "odd_values.ipynb": _all(_answer_refused("w_new", r"values differ"), _answer_refused("b_new", r"meta|without data"),
+                             lambda r: _events(r, where=r"cell 2", pattern=r"without source") or pytest.fail("the cell without source is not reported")),
+    "trivial_chain.yaml": _all(*[_answer_refused(q, r"no follow-through credit.*trivial") for q in ("loss", "dL_dw", "w_new", "b_new")]),
+    "giant_message.ipynb": lambda r: _events(r, kinds={"limit"}, pattern=r"output dropped") or pytest.fail("no event says output was dropped"),
+    "comm_flood": lambda r: _events(r, kinds={"limit"}, pattern=r"256 MiB") or pytest.fail("no event says the byte budget was used up"),
+    "repeated_array": _answer_refused("conv1d_forward", r"too large to send"),
+    "memfd_bomb": lambda r: (not cgroups.available() or _events(r, kinds={"limit"}, pattern=r"memory")) or pytest.fail("no event says the memory limit stopped it"),
 }
+NEEDS_CGROUPS = {"memfd_bomb": 16}  # the score where no cgroup can see memory outside the address space (not root)
 AFTERMATH = {"fork_bomb.ipynb", "memory_bomb.ipynb", "loop_ignoring_interrupt", "uninterruptible_backward", "os_exit_in_cell",
              "bad_signature", "read_secrets.ipynb"}
 ANSWERS_ONLY = {"garbage_answers.yaml", "yaml_bomb.yaml", "deep_nesting.json"}  # no kernel: grading takes milliseconds
@@ -158,9 +198,10 @@ def test_hostile_example(name: str) -> None:
     report, elapsed = grade_within(HOSTILE / name, fast_assignment(), deadline=45 if name in SLOW else 25, warm=True)
     shown = describe(report)
     assert report.status == "graded", shown
-    assert abs(report.score - example.score) < 1e-6, f"expected {example.score:g}, got {report.score:g}\n{shown}"
+    expected = NEEDS_CGROUPS[name] if name in NEEDS_CGROUPS and not cgroups.available() else example.score
+    assert abs(report.score - expected) < 1e-6, f"expected {expected:g}, got {report.score:g}\n{shown}"
     scores = question_scores(report)
-    for qid, points in example.questions.items():
+    for qid, points in example.questions.items() if expected == example.score else ():
         assert abs(scores[qid] - points) < 1e-6, f"{qid}: expected {points:g}, got {scores[qid]:g}\n{shown}"
     size = len(report.model_dump_json())
     assert size < 1_000_000, f"the report is {size} bytes: student data or output was copied into it"
@@ -329,6 +370,26 @@ for index, folder in enumerate(sorted(places)):
         written += 1
     except OSError:
         pass
+import ctypes
+libc = ctypes.CDLL(None)
+libc.shmat.restype = ctypes.c_void_p
+ipc = [libc.shmget(0x5EC0 + i, 64 << 20, 0o1666) for i in range(3)]  # 3 x 64 MiB shared memory (IPC_CREAT | 0666)
+ipc += [libc.semget(0x5EC4, 1, 0o1666), libc.msgget(0x5EC5, 0o1666)]
+for shmid in ipc[:3]:
+    address = libc.shmat(shmid, None, 0)
+    ctypes.memset(ctypes.c_void_p(address), 1, 64 << 20)  # really in memory
+    libc.shmdt(ctypes.c_void_p(address))
+written += sum(i >= 0 for i in ipc)
+for folder in ("/tmp", "/dev/shm"):  # a file in a folder its owner made unwritable
+    try:
+        os.makedirs(os.path.join(folder, "locked", "inner"))
+        with open(os.path.join(folder, "locked", "inner", "left"), "w") as handle:
+            handle.write(TOKEN)
+        os.chmod(os.path.join(folder, "locked", "inner"), 0o500)
+        os.chmod(os.path.join(folder, "locked"), 0o500)
+        written += 1
+    except OSError:
+        pass
 child = os.fork()
 if child == 0:  # a daemon that outlives this kernel, if it can, and keeps writing for a minute
     os.setsid()
@@ -364,8 +425,9 @@ for folder, dirs, files in os.walk("/"):
                         hits.append(path)
         except OSError:
             pass
-print(hits)
-loss_new = [7, 7, len(hits)]
+ipc = sum(max(0, len(open(f"/proc/sysvipc/{{kind}}").read().splitlines()) - 1) for kind in ("shm", "sem", "msg"))
+print(hits, ipc)
+loss_new = [7, 7, len(hits), ipc]
 """
 
 
@@ -377,10 +439,11 @@ def test_nothing_a_student_leaves_behind_reaches_the_next_in_the_slot(tmp_path: 
     second = write(tmp_path / "second" / "work.ipynb", notebook(LOOK_AROUND.format(token=token[::-1])))
     report, _ = grade_within(first.parent, fast_assignment(cell_timeout=30), deadline=45, warm=True)
     written = _probe_result(report, 1)[0]
-    assert written >= 2, f"the first student could not write anywhere: the test is broken\n{describe(report)}"
+    assert written >= 7, f"the first student could not leave its files and IPC objects: the test is broken\n{describe(report)}"
     report, _ = grade_within(second.parent, fast_assignment(cell_timeout=30), deadline=45, warm=True)
-    hits = _probe_result(report, 1)[0]
+    hits, ipc = _probe_result(report, 2)
     assert hits == 0, f"the next student found {hits} file(s) the previous one left (see its output)\n{describe(report)}"
+    assert ipc == 0, f"the next student found {ipc} System V IPC object(s) the previous one left\n{describe(report)}"
 
 
 # --- no network -------------------------------------------------------------------------------------------

@@ -93,6 +93,15 @@ class Cgroup:
                 pass
 
 
+def available() -> bool:
+    """Whether sandboxes here get cgroups (made and removed again to find out)."""
+    probe = Cgroup.create(f"dl-grader-probe-{os.getpid()}")
+    if probe is None:
+        return False
+    probe.remove()
+    return True
+
+
 def _own_cgroups() -> dict[str, str]:
     """This process's cgroup path per hierarchy (``unified`` for v2)."""
     found: dict[str, str] = {}

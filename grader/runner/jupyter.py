@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 from queue import Empty
 from typing import Any
@@ -31,7 +30,7 @@ import zmq
 from grader_worker.bridge import MIME
 from grader_worker.zygote import KERNEL_OPTIONS
 
-from .sandbox import Sandbox
+from .sandbox import PYTHON, Sandbox
 
 
 class SandboxedKernelManager(KernelManager):
@@ -40,7 +39,7 @@ class SandboxedKernelManager(KernelManager):
     sandbox: Sandbox | None = None
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
-        argv = [sys.executable, "-m", "ipykernel_launcher", "-f", self.connection_file, *KERNEL_OPTIONS, *(extra_arguments or [])]
+        argv = [PYTHON, "-m", "ipykernel_launcher", "-f", self.connection_file, *KERNEL_OPTIONS, *(extra_arguments or [])]
         return self.sandbox.command(argv)
 
     async def _async_start_kernel(self, **kw: Any) -> None:

@@ -33,6 +33,9 @@ from .sandbox import Sandbox
 from .zygote import Zygote
 
 
+SENT_LIMIT = 4 * wire.MAX_ARRAY_BYTES  # what the grader itself sends in one request (data of its own choosing)
+
+
 @dataclass
 class KernelSession:
     """One submission's kernel: start it, run its code, answer requests, shut it down."""
@@ -259,14 +262,15 @@ class KernelSession:
 
     def call(self, name: str, args: list, kwargs: dict | None = None, timeout: float | None = None,
              keep: bool = False, handle: int | None = None, budget: float | None = None) -> Outcome:
-        request: dict[str, Any] = {"op": "call", "args": wire.to_wire(list(args)), "kwargs": wire.to_wire(kwargs or {}), "keep": keep}
+        request: dict[str, Any] = {"op": "call", "args": wire.to_wire(list(args), limit=SENT_LIMIT),
+                                   "kwargs": wire.to_wire(kwargs or {}, limit=SENT_LIMIT), "keep": keep}
         request.update({"handle": handle, "attr": name} if handle is not None else {"name": name})
         if budget is not None:
             request["budget"] = budget
         return self._request(request, timeout=timeout or self.call_timeout, where=f"calling {name}")
 
     def update(self, handle: int, attr: str, value: Any, timeout: float | None = None) -> Outcome:
-        request = {"op": "update", "handle": handle, "attr": attr, "value": wire.to_wire(value)}
+        request = {"op": "update", "handle": handle, "attr": attr, "value": wire.to_wire(value, limit=SENT_LIMIT)}
         return self._request(request, timeout=timeout or self.call_timeout, where=f"setting {attr}")
 
     def seed(self, seed: int, threads: int = 1) -> Outcome:

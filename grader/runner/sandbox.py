@@ -30,6 +30,9 @@ from .cgroups import Cgroup
 HOME = "/home/student"
 SUBMISSION = "/submission"
 WORKER_ROOT = "/opt/dl-grader"
+# The interpreter the sandbox runs, as a normal path (``sys.executable`` may hold ``..``, which the
+# sandbox, seeing only the Python installation, cannot follow); symbolic links are kept (a venv's python).
+PYTHON = os.path.abspath(sys.executable)
 BASE_UID = 20000
 UID_COUNT = 4096
 _warned = False
@@ -116,7 +119,7 @@ class Sandbox:
 
     def command(self, argv: list[str], limited: bool = True) -> list[str]:
         """``argv`` wrapped so that it runs sandboxed and (unless ``limited`` is false) limited."""
-        inner = [sys.executable, "-m", "grader_worker.limits", json.dumps(self.limit_values()), "--", *argv] if limited else argv
+        inner = [PYTHON, "-m", "grader_worker.limits", json.dumps(self.limit_values()), "--", *argv] if limited else argv
         if not self.use_bwrap:
             return inner
         return ["bwrap", *self._bwrap_args(), "--", *inner]
@@ -134,7 +137,7 @@ class Sandbox:
         worker = WORKER_ROOT if self.use_bwrap else str(Path(grader_worker.__file__).parent.parent)
         env = {
             "HOME": home,
-            "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
+            "PATH": f"{Path(PYTHON).parent}:/usr/local/bin:/usr/bin:/bin",
             "PYTHONPATH": worker,
             "PYTHONDONTWRITEBYTECODE": "1",
             "PYTHONHASHSEED": "0",

@@ -13,7 +13,6 @@ import json
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -25,7 +24,7 @@ from jupyter_client.provisioning import LocalProvisioner
 from traitlets import Int
 
 from .cgroups import host_pid
-from .sandbox import Sandbox, clear_folder
+from .sandbox import PYTHON, Sandbox, clear_folder
 
 # What a kernel's start would import anyway, and numpy: imported when the zygote starts.
 PRELOAD = ["numpy", "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "ipykernel.debugger",
@@ -66,7 +65,7 @@ class Zygote:
         self.kernels_started = 0
 
     def start(self) -> None:
-        argv = [sys.executable, "-m", "grader_worker.zygote", json.dumps({"preload": self.preload, "on_demand": sorted(ON_DEMAND_NAMES)})]
+        argv = [PYTHON, "-m", "grader_worker.zygote", json.dumps({"preload": self.preload, "on_demand": sorted(ON_DEMAND_NAMES)})]
         command = self.sandbox.command(argv, limited=False)
         self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                          env=self.sandbox.environment(), cwd=self.sandbox.scratch, text=True, bufsize=1)
