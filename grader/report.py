@@ -35,6 +35,8 @@ class CheckResult(BaseModel):
     mistake: str | None = Field(None, description="A named, detected mistake.")
     note: str | None = Field(None, description="The accepted convention the student used, where it could be told apart.")
     metrics: dict[str, Any] | None = Field(None, description="A training check's measured figures (public checks only).")
+    convention_credit: dict[str, float] | None = Field(None, exclude=True, description="Points earned per convention "
+                                                       "(checks with a convention_group; never written out).")
     seconds: float | None = None
 
 

@@ -11,7 +11,7 @@ shown.
 from __future__ import annotations
 
 import reprlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 import numpy as np
@@ -40,6 +40,7 @@ class Comparison:
     max_rel_error: float | None = None
     rel_error: float | None = None
     problem: str | None = None
+    singleton: bool = False  # wrong only in singleton axes: the values are right (a (1, H) gradient for (H,))
 
 
 PROBLEMS = {"shape": "wrong shape", "values": "wrong values", "form": "not numbers of a usable form",
@@ -130,6 +131,12 @@ def _structured(got: Any, expected: Any, leaf: Callable[[np.ndarray, np.ndarray]
         return Comparison(False, str(exc), problem="form")
     e = np.asarray(expected, dtype=float)
     if g.shape != e.shape:
+        if g.size == e.size and np.squeeze(g).shape == np.squeeze(e).shape and np.all(np.isfinite(g)):
+            values = leaf(g.reshape(e.shape), e)
+            if values.ok:
+                return Comparison(False, f"the values are right, but the shape is {g.shape} where {e.shape} is expected "
+                                         "(an axis of length 1 too many or too few)", values.max_abs_error, values.max_rel_error,
+                                  values.rel_error, problem="shape", singleton=True)
         return Comparison(False, f"wrong shape: expected {_shape(e.shape)}, got {_shape(g.shape)}", problem="shape")
     if not np.all(np.isfinite(g)):
         return Comparison(False, "contains NaN or infinity", problem="not finite")
@@ -138,12 +145,19 @@ def _structured(got: Any, expected: Any, leaf: Callable[[np.ndarray, np.ndarray]
 
 def _items(items: list[tuple[str, Any, Any]], leaf: Callable, ok_message: str) -> Comparison:
     worst: Comparison | None = None
+    first_failure: Comparison | None = None
     for label, g, e in items:
         part = _structured(g, e, leaf)
         if not part.ok:
-            return Comparison(False, f"{label}: {part.message}", part.max_abs_error, part.max_rel_error, part.rel_error, part.problem)
+            if first_failure is None:
+                first_failure = replace(part, message=f"{label}: {part.message}")
+            if not part.singleton:  # a real failure: the one to report
+                return replace(part, message=f"{label}: {part.message}")
+            continue
         if worst is None or (part.rel_error or part.max_abs_error or 0) > (worst.rel_error or worst.max_abs_error or 0):
             worst = part
+    if first_failure is not None:  # every item right, some only up to singleton axes
+        return first_failure
     if worst is None:
         return Comparison(True, ok_message)
     return Comparison(True, ok_message, worst.max_abs_error, worst.max_rel_error, worst.rel_error)
@@ -160,11 +174,13 @@ def _rel_error(g: np.ndarray, e: np.ndarray, threshold: float) -> Comparison:
 def _allclose(g: np.ndarray, e: np.ndarray, tolerance: Tolerance) -> Comparison:
     abs_err = np.abs(g - e)
     max_abs = float(abs_err.max()) if abs_err.size else 0.0
-    with np.errstate(over="ignore"):  # a huge error against a tiny expected value is inf: still a clear "differs"
-        rel = abs_err / np.maximum(np.abs(e), np.finfo(float).tiny)
-    max_rel = float(rel.max()) if rel.size else 0.0
+    # the relative error where the absolute error is largest; none against an expected 0
+    worst = np.unravel_index(int(np.argmax(abs_err)), abs_err.shape) if abs_err.size else None
+    with np.errstate(over="ignore"):
+        max_rel = float(abs_err[worst] / abs(e[worst])) if worst is not None and e[worst] != 0 else None
     ok = bool(np.all(abs_err <= tolerance.atol + tolerance.rtol * np.abs(e)))
-    message = "matches" if ok else f"values differ (largest absolute error {max_abs:.3g}, relative {max_rel:.3g})"
+    relative = f", relative {max_rel:.3g}" if max_rel is not None else ""
+    message = "matches" if ok else f"values differ (largest absolute error {max_abs:.3g}{relative})"
     return Comparison(ok, message, max_abs, max_rel, problem=None if ok else "values")
 
 

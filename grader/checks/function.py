@@ -23,7 +23,7 @@ from .compare import Comparison, comparator
 from .distractors import Detection, detect, summary, told_apart
 from .expressions import Evaluator
 from .outcome import Outcome
-from .results import UNUSABLE, error_text, hidden_failure, short, shown
+from .results import STANDARD, UNUSABLE, error_text, hidden_failure, short, shown
 from .work import StudentWork
 
 class StudentFailure(Exception):
@@ -39,13 +39,33 @@ class PreparedCase:
 
 
 @dataclass
+class _Failure:
+    """The first case that failed: what the message shows (public checks) and the figures of its comparison."""
+
+    case: PreparedCase
+    got: Any
+    expected: Any
+    why: str
+    comparison: Comparison | None = None
+
+
+@dataclass
 class _Tally:
     credits: list[float] = field(default_factory=list)
+    conventions: list[str | None] = field(default_factory=list)  # per case: STANDARD, an accepted alternative, or None
     errors: int = 0
-    first_failure: tuple | None = None
+    first_failure: _Failure | None = None
     detections: list[Detection] = field(default_factory=list)
     convention_shown: bool = False
+    shape_note: str | None = None
     worst: Comparison | None = None
+
+    def add(self, credit: float, convention: str | None = None) -> None:
+        self.credits.append(credit)
+        self.conventions.append(convention)
+
+    def fail(self, failure: _Failure) -> None:
+        self.first_failure = self.first_failure or failure
 
     def keep_worst(self, result: Comparison) -> None:
         size = lambda c: c.rel_error if c.rel_error is not None else (c.max_abs_error or 0)  # noqa: E731
@@ -106,38 +126,40 @@ class FunctionChecker:
                                                    feedback=check.feedback.failed))
             if not outcome.ok:
                 tally.errors += 1
-                tally.credits.append(0.0)
-                if tally.first_failure is None:
-                    tally.first_failure = (case, None, expected, error_text(outcome.error, check.visibility))
+                tally.add(0.0)
+                tally.fail(_Failure(case, None, expected, error_text(outcome.error, check.visibility)))
                 if outcome.error.get("type") in ("KernelDied", "Timeout"):
-                    tally.credits += [0.0] * (len(cases) - len(tally.credits))
+                    while len(tally.credits) < len(cases):
+                        tally.add(0.0)
                     break  # later calls cannot run in a dead or stuck kernel
                 continue
             try:
                 got = self._prepare_output(check, outcome.value, case)
             except StudentFailure as exc:
-                tally.credits.append(0.0)
-                tally.first_failure = tally.first_failure or (case, outcome.value, expected,
-                                                              str(exc) if check.visibility == "public" else UNUSABLE)
+                tally.add(0.0)
+                tally.fail(_Failure(case, outcome.value, expected, str(exc) if check.visibility == "public" else UNUSABLE))
                 continue
             candidates = [(d, self._distractor_thunk(check, d, case)) for d in check.distractors]
             result = same(got, expected)
             if result.ok:
-                tally.credits.append(1.0)
+                # the right answer's convention, where an accepted alternative would have given another output
+                distinct = told_apart(expected, [c for c in candidates if c[0].credit >= 1], same)
+                tally.add(1.0, STANDARD if distinct else None)
                 tally.keep_worst(result)
-                if check.convention and told_apart(expected, candidates, same):
-                    tally.convention_shown = True
+                tally.convention_shown = tally.convention_shown or bool(check.convention and distinct)
                 continue
             detection = detect(got, expected, candidates, same)
             if detection is not None:
                 tally.detections.append(detection)
-                tally.credits.append(detection.credit)
+                tally.add(detection.credit, detection.message if detection.accepted else None)
                 if detection.accepted:
                     continue
+            elif result.singleton and check.singleton_axes > 0:
+                tally.add(check.singleton_axes, STANDARD)
+                tally.shape_note = tally.shape_note or result.message
             else:
-                tally.credits.append(0.0)
-            if tally.first_failure is None:
-                tally.first_failure = (case, got, expected, result.message if check.visibility == "public" else hidden_failure(result))
+                tally.add(0.0)
+            tally.fail(_Failure(case, got, expected, result.message if check.visibility == "public" else hidden_failure(result), result))
         return self._result(check, name, base, tally, len(cases))
 
     def _student(self, check: FunctionCheck, name: str, case: PreparedCase, work: StudentWork):
@@ -180,34 +202,48 @@ class FunctionChecker:
 
     def _result(self, check: FunctionCheck, name: str, base: CheckResult, tally: _Tally, total: int) -> CheckResult:
         hidden = check.visibility == "hidden"
-        score = check.points * sum(tally.credits) / total
         passed = sum(c >= 1.0 for c in tally.credits)
+        if check.partial == "all_or_nothing":
+            score = check.points if passed == total else 0.0
+        else:
+            score = check.points * sum(tally.credits) / total
         mistakes = [d for d in tally.detections if not d.accepted]
         accepted = [d for d in tally.detections if d.accepted]
         note = summary(accepted) or (check.convention if tally.convention_shown and not mistakes else None)
-        worst = tally.worst
+        failure = tally.first_failure
+        figures = failure.comparison if failure is not None and failure.comparison is not None else tally.worst
         errors = dict(threshold=check.threshold)
-        if not hidden and worst is not None:
-            errors.update(max_abs_error=worst.max_abs_error, max_rel_error=worst.max_rel_error, rel_error=worst.rel_error)
-        common = dict(score=score, mistake=summary(mistakes), note=note, **errors)
-        if tally.first_failure is None:
+        if not hidden and figures is not None:
+            errors.update(max_abs_error=figures.max_abs_error, max_rel_error=figures.max_rel_error, rel_error=figures.rel_error)
+        by_convention = {}
+        for credit, convention in zip(tally.credits, tally.conventions):
+            by_convention[convention or ""] = by_convention.get(convention or "", 0.0) + credit
+        common = dict(score=score, mistake=summary(mistakes), note=note or tally.shape_note,
+                      convention_credit={k: check.points * v / total for k, v in by_convention.items()}, **errors)
+        if failure is None:
             message = f"{total}/{total} cases passed" + (f" ({note})" if note else "")
             return base.model_copy(update=dict(status="passed", message=message,
                                                feedback=None if accepted else check.feedback.passed, **common))
-        case, got, expected, why = tally.first_failure
         status = "error" if tally.errors and passed == 0 and tally.errors == total - passed else "failed"
         named = f". {common['mistake']}" if common["mistake"] else ""
+        credit = _credit_text(check, score)
         if hidden:
             failed = total - passed
-            message = f"{failed} of {total} hidden cases failed: {why}{named}"
+            message = f"{failed} of {total} hidden cases failed{credit}: {failure.why}{named}"
             return base.model_copy(update=dict(status=status, message=message, feedback=check.feedback.failed, **common))
-        inputs = ", ".join(short(a) for a in case.args)
-        message = f"{passed}/{total} cases passed; case {case.index + 1} {name}({inputs}): {why}{named}"
-        if worst is None and got is not None and check.metric == "rel_error":
-            failing = comparator(check)(got, expected)
-            common.update(rel_error=failing.rel_error, max_abs_error=failing.max_abs_error)
+        inputs = ", ".join([*(short(a) for a in failure.case.args), *(f"{k}={short(v)}" for k, v in failure.case.kwargs.items())])
+        message = f"{passed}/{total} cases passed{credit}; case {failure.case.index + 1} {name}({inputs}): {failure.why}{named}"
         return base.model_copy(update=dict(status=status, message=message, feedback=check.feedback.failed,
-                                           got=shown(got), expected=shown(expected), **common))
+                                           got=shown(failure.got), expected=shown(failure.expected), **common))
+
+
+def _credit_text(check: FunctionCheck, score: float) -> str:
+    """How partial credit was given, when it was: "(0.6 of 1 point, per case)"."""
+    if check.partial == "all_or_nothing":
+        return " (all cases must pass)"
+    if 0 < score < check.points:
+        return f" ({score:.3g} of {check.points:g} point{'s' if check.points != 1 else ''}, per case)"
+    return ""
 
 
 # --- helpers ----------------------------------------------------------------------------------------

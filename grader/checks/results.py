@@ -21,6 +21,7 @@ UNUSABLE = "the result could not be used"
 HIDDEN_ERRORS = {"Timeout": "timed out", "BudgetExceeded": "timed out", "KernelDied": "the kernel died",
                  "Unreadable": "the answer could not be read"}
 RAISED = "raised an exception"
+STANDARD = "standard"  # the convention of the right answer itself, in a check's convention_credit
 
 
 def hidden_failure(result: Comparison) -> str:

@@ -13,6 +13,7 @@ from typing import Any, Callable, Mapping
 from ..errors import ExpressionError, ReferenceError_
 from ..report import CheckResult, QuestionResult
 from ..rubric import FunctionCheck, ManualCheck, Rubric, TrainingCheck, ValueCheck, answer_refs
+from .conventions import apply_groups
 from .expressions import Evaluator
 from .function import FunctionChecker
 from .manual import score_manual
@@ -101,6 +102,7 @@ class Scorer:
                 raise TypeError(f"unknown check kind {check.kind!r}")
             result.seconds = round(time.monotonic() - started, 4)
             results[id(check)] = result
+        results.update(apply_groups([(check, results[id(check)]) for _, check in ordered]))
         questions = []
         for question in self.rubric.questions:
             checks = [results[id(check)] for check in question.checks]

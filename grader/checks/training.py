@@ -148,6 +148,9 @@ class ExperimentRun:
             return _follow(self.step(metric.value).value, metric.path, f"what {_what(self.steps[metric.value])} returned")
         measure = metric.measure
         model = self.step(measure.model)
+        for step in self.experiment.steps:  # a step that works on the model (trains it) must have worked too
+            if step.of == measure.model:
+                self.step(step.name)
         if model.handle is None:
             raise MetricFailure(f"the object from {measure.model} could not be kept in the student's process", "error")
         X, y = self.evaluate(measure.X), np.asarray(self.evaluate(measure.y))

@@ -20,7 +20,7 @@ from ..rubric import ValueCheck, answer_refs, refs
 from .compare import AnswerFormatError, Comparison, as_numeric, comparator
 from .distractors import detect, told_apart
 from .expressions import Evaluator
-from .results import base_result, failed, hidden_failure, passed, public, shown, unanswered, with_mistake
+from .results import STANDARD, base_result, failed, hidden_failure, passed, public, shown, unanswered, with_mistake
 from .work import StudentWork
 
 
@@ -48,8 +48,10 @@ class ValueChecker:
         values = dict(got=shown(outcome.value), expected=shown(expected))
         candidates = [(d, (lambda d=d: self.true(d.as_call()))) for d in check.distractors]
         if result.ok:
-            note = check.convention if check.convention and told_apart(expected, candidates, same) else None
-            return passed(base, result, check.feedback.passed, values, note)
+            distinct = told_apart(expected, [c for c in candidates if c[0].credit >= 1], same)
+            note = check.convention if check.convention and distinct else None
+            return passed(base, result, check.feedback.passed, values, note).model_copy(update=dict(
+                convention_credit={STANDARD if distinct else "": check.points}))
         detection = detect(outcome.value, expected, candidates, same)
         follow = self._follow_through(check, outcome.value, work) if check.follow_through else None
         withheld, follow = (follow, None) if isinstance(follow, str) else (None, follow)
@@ -57,7 +59,8 @@ class ValueChecker:
         if detection is not None and detection.credit >= follow_credit:
             credit = check.points * detection.credit
             if detection.accepted:
-                return passed(base, result, None, values, detection.message)
+                return passed(base, result, None, values, detection.message).model_copy(update=dict(
+                    convention_credit={detection.message: check.points}))
             return failed(base, result, check.feedback.failed, values).model_copy(update=dict(
                 score=credit, mistake=detection.message, message=with_mistake(base, result, detection.message)))
         if withheld is not None:
@@ -74,6 +77,11 @@ class ValueChecker:
                 follow_through=True, max_abs_error=recomputed.max_abs_error, max_rel_error=recomputed.max_rel_error,
                 rel_error=recomputed.rel_error, threshold=check.threshold, feedback=check.feedback.passed,
                 **public(base, values)))
+        if result.singleton and check.singleton_axes > 0:  # right values, an axis of length 1 too many or too few
+            credit = check.points * check.singleton_axes
+            return failed(base, result, check.feedback.failed, values).model_copy(update=dict(
+                score=credit, note=result.message, message=f"{result.message if base.visibility == 'public' else hidden_failure(result)} "
+                                                           f"({credit:g} of {check.points:g} for the right values)"))
         return failed(base, result, check.feedback.failed, values)
 
     def _follow_through(self, check: ValueCheck, got: Any, work: StudentWork) -> tuple[list[str], Comparison] | str | None:

@@ -69,6 +69,13 @@ class _Compared(_CheckBase):
     distractors: list[Distractor] = Field(default_factory=list, description="Known mistakes and accepted alternatives.")
     convention: str | None = Field(None, description="Names the right answer's convention in a note, when an accepted "
                                                      "alternative (a distractor with credit 1) could be told apart.")
+    convention_group: str | None = Field(None, pattern=IDENTIFIER, description="Checks of one group (a loss and its "
+                                         "gradients) must follow one convention: an accepted alternative counts only where "
+                                         "the group's first check (the loss) uses it too; otherwise the check is graded "
+                                         "against the convention the student's own first check uses.")
+    singleton_axes: float = Field(0.0, ge=0, le=1, description="Credit (a fraction of the points) for values that are right "
+                                  "but carry an extra or missing axis of length 1 (a (1, H) bias gradient for (H,)); 0: "
+                                  "wrong shape, no credit.")
 
     @model_validator(mode="after")
     def _metric_settings(self) -> _Compared:
@@ -147,6 +154,9 @@ class FunctionCheck(_Compared):
                                         "(e.g. M @ vec(x) for a matrix M); the reference returns the transformed kind.")
     cases: list[Case] = Field(default_factory=list)
     random_cases: RandomCases | None = None
+    partial: Literal["per_case", "all_or_nothing"] = Field("per_case", description="per_case: the points are shared "
+                                                          "among the cases (3 of 5 right: 0.6 of the points); all_or_nothing: "
+                                                          "every case must pass.")
 
     @model_validator(mode="after")
     def _has_cases(self) -> FunctionCheck:
