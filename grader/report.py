@@ -25,6 +25,8 @@ class CheckResult(BaseModel):
     feedback: str | None = None
     got: Any = Field(None, description="The student's value (public checks only).")
     expected: Any = Field(None, description="The expected value (public checks only).")
+    true_value: Any = Field(None, description="The right answer, where ``expected`` was recomputed from the student's own "
+                            "earlier answers (follow-through; public checks only).")
     rtol: float | None = None
     atol: float | None = None
     max_abs_error: float | None = None

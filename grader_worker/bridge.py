@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
+import time
 import traceback
 from pathlib import Path
 from typing import Any
@@ -108,7 +109,9 @@ def _call(request: dict) -> dict:
     kwargs = wire.from_wire(request.get("kwargs", {}))
     budget = request.get("budget")
     if budget:
-        return _reply(_within(float(budget), lambda: function(*args, **kwargs)), bool(request.get("keep")))
+        started = time.process_time()
+        reply = _reply(_within(float(budget), lambda: function(*args, **kwargs)), bool(request.get("keep")))
+        return {**reply, "cpu": time.process_time() - started}
     return _reply(function(*args, **kwargs), bool(request.get("keep")))
 
 
@@ -134,10 +137,12 @@ class BudgetExceeded(BaseException):
 
 
 def _within(seconds: float, run: Any) -> Any:
-    """``run()`` stopped by an alarm after ``seconds`` of wall time (a call with a ``budget``).
+    """``run()`` stopped after ``seconds`` of CPU time of this process (all its threads): a call with a
+    ``budget``. CPU time, not wall time, so that a verdict does not depend on how loaded the machine is.
 
-    The kernel survives (only this call is stopped), unlike the grader's own time limit, which
-    interrupts or kills the kernel; that limit still applies to code that swallows the alarm.
+    The kernel survives (only this call is stopped), unlike the grader's own (wall-clock) time limit,
+    which interrupts or kills the kernel; that limit still applies to code that swallows the signal or
+    waits without computing.
     """
     import signal
     import threading
@@ -146,15 +151,15 @@ def _within(seconds: float, run: Any) -> Any:
         return run()
 
     def alarm(signum: int, frame: Any) -> None:
-        raise BudgetExceeded(f"did not finish within its time budget of {seconds:g} s")
+        raise BudgetExceeded(f"did not finish within its time budget of {seconds:g} CPU seconds")
 
-    previous = signal.signal(signal.SIGALRM, alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    previous = signal.signal(signal.SIGPROF, alarm)
+    signal.setitimer(signal.ITIMER_PROF, seconds)
     try:
         return run()
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGPROF, previous)
 
 
 def _seed(request: dict) -> dict:

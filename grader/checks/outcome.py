@@ -21,6 +21,7 @@ class Outcome:
     missing: bool = False
     error: dict | None = None
     handle: int | None = None
+    cpu: float | None = None  # CPU seconds the call took in the student's process (calls with a budget)
 
     @property
     def ok(self) -> bool:

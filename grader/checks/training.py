@@ -86,7 +86,7 @@ class ExperimentRun:
         budget = self.experiment.time_budget
         remaining = budget - self.spent
         if remaining < 1:
-            raise MetricFailure(f"{_what(step)}: not run, the time budget of {budget:g} s is used up", "error")
+            raise MetricFailure(f"{_what(step)}: not run, the time budget of {budget:g} CPU seconds is used up", "error")
         try:
             args = [self.evaluate(a) for a in step.args]
             kwargs = {k: self.evaluate(v) for k, v in step.kwargs.items()}
@@ -100,12 +100,12 @@ class ExperimentRun:
         started = time.monotonic()
         outcome = self.work.call_within(step.call, args, kwargs, budget=remaining, keep=step.keep,
                                         handle=parent.handle if parent is not None else None)
-        self.spent += time.monotonic() - started
+        self.spent += outcome.cpu if outcome.cpu is not None else time.monotonic() - started  # (CPU seconds, where known)
         if outcome.missing:
             raise MetricFailure(self._missing(step))
         if not outcome.ok:
             if outcome.error.get("type") in ("Timeout", "BudgetExceeded"):
-                raise MetricFailure(f"{_what(step)} did not finish within the time budget of {budget:g} s", "error")
+                raise MetricFailure(f"{_what(step)} did not finish within the time budget of {budget:g} CPU seconds", "error")
             raise MetricFailure(f"{_what(step)} {error_text(outcome.error, 'public')}", "error")
         if (updates or step.keep) and outcome.handle is None:
             raise MetricFailure(f"{_what(step)}: its result could not be kept in the student's process", "error")

@@ -67,7 +67,7 @@ class ValueChecker:
             return failed(base, result, check.feedback.failed, values).model_copy(update=dict(
                 message=f"{result.message if base.visibility == 'public' else hidden_failure(result)}; {withheld}"))
         if follow is not None:
-            deps, recomputed = follow
+            deps, recomputed, recomputed_value = follow
             credit = check.points * check.follow_through_credit
             note = f"consistent with your earlier answer{'s' if len(deps) > 1 else ''} for {', '.join(deps)}"
             if check.follow_through_credit < 1:
@@ -76,7 +76,7 @@ class ValueChecker:
                 status="passed" if credit >= check.points else "failed", score=credit, message=note,
                 follow_through=True, max_abs_error=recomputed.max_abs_error, max_rel_error=recomputed.max_rel_error,
                 rel_error=recomputed.rel_error, threshold=check.threshold, feedback=check.feedback.passed,
-                **public(base, values)))
+                **public(base, dict(got=values["got"], expected=shown(recomputed_value), true_value=values["expected"]))))
         if result.singleton and check.singleton_axes > 0:  # right values, an axis of length 1 too many or too few
             credit = check.points * check.singleton_axes
             return failed(base, result, check.feedback.failed, values).model_copy(update=dict(
@@ -84,7 +84,7 @@ class ValueChecker:
                                                            f"({credit:g} of {check.points:g} for the right values)"))
         return failed(base, result, check.feedback.failed, values)
 
-    def _follow_through(self, check: ValueCheck, got: Any, work: StudentWork) -> tuple[list[str], Comparison] | str | None:
+    def _follow_through(self, check: ValueCheck, got: Any, work: StudentWork) -> tuple[list[str], Comparison, Any] | str | None:
         """Mark against the value recomputed from the student's own earlier answers, if they differ: the
         dependencies and the comparison when it holds, a message when it holds but is withheld, else None."""
         deps = sorted(set(answer_refs(check.expected)))
@@ -104,7 +104,10 @@ class ValueChecker:
                               lambda d: student[d] if student.get(d) is not None else self.true_answer(d))
         try:
             recomputed = evaluator(check.expected)
-        except ExpressionError:
+        except ExpressionError as exc:
+            if isinstance(exc.__cause__, LookupError):  # a student kit, which cannot compute it: grading will
+                return (f"this may still earn follow-through credit when graded (from your earlier answer"
+                        f"{'s' if len(wrong) > 1 else ''} for {', '.join(wrong)}; the kit cannot compute that)")
             return None  # the student's earlier answer is unusable as input (a wrong shape, say)
         result = comparator(check)(got, recomputed)
         if not result.ok:
@@ -113,7 +116,7 @@ class ValueChecker:
         if trivial is not None:
             earlier = f"answer{'s' if len(wrong) > 1 else ''} for {', '.join(wrong)}"
             return f"no follow-through credit: with your earlier {earlier} this step becomes trivial ({trivial}), while the right answer is not"
-        return wrong, result
+        return wrong, result, recomputed
 
     def _trivial(self, check: ValueCheck, recomputed: Any, student: Evaluator) -> str | None:
         """How the recomputed expectation is trivial where the true one is not (all zeros, or an input

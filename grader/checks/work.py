@@ -16,6 +16,11 @@ from .outcome import Outcome, StudentProcess
 _NO_CODE = Outcome(missing=True)
 
 
+def wall_clock_cap(cpu_seconds: float) -> float:
+    """The wall-clock limit behind a CPU-time budget: room for a machine several times slower."""
+    return 3 * cpu_seconds + 30
+
+
 class StudentWork:
     def __init__(self, answers: dict[str, Any] | None = None, process: StudentProcess | None = None):
         self.answers = answers or {}
@@ -57,11 +62,11 @@ class StudentWork:
     def call_within(self, name: str, args: list, kwargs: dict, budget: float, keep: bool = False,
                     handle: int | None = None) -> Outcome:
         """A call (or, with ``handle``, a method call) that the student's process itself stops after
-        ``budget`` seconds (error type "BudgetExceeded"; the kernel lives on). The grader's own time limit,
-        a little longer, still backs it up."""
+        ``budget`` CPU seconds (error type "BudgetExceeded"; the kernel lives on). The grader's own
+        wall-clock limit, generous (a loaded machine is slower, not wrong), still backs it up."""
         if self.process is None:
             return _NO_CODE
-        return self.process.call(name, args, kwargs, timeout=budget + 5, keep=keep, handle=handle, budget=budget)
+        return self.process.call(name, args, kwargs, timeout=wall_clock_cap(budget), keep=keep, handle=handle, budget=budget)
 
     def update(self, handle: int, attr: str, value: Any, timeout: float | None = None) -> Outcome:
         """``getattr(object, attr).update(value)``: set the weights the grader chooses."""

@@ -18,13 +18,17 @@ from ..report import CheckResult, Report
 
 
 def check_details(check: CheckResult, limit: int = 200) -> str:
-    """The check's message and feedback, with expected and actual values for public checks only."""
+    """The check's message and feedback, with expected and actual values for public checks only (a
+    follow-through row: what it was marked against, and the right answer). Sentences joined by "; "."""
     parts = [check.message or check.status]
     if check.feedback:
         parts.append(check.feedback)
-    if check.visibility == "public" and check.status != "passed" and check.expected is not None:
+    if check.visibility == "public" and check.follow_through and check.true_value is not None:
+        parts.append(f"marked against {_value(check.expected, limit)} (from your earlier answers), got "
+                     f"{_value(check.got, limit)}; the right answer is {_value(check.true_value, limit)}")
+    elif check.visibility == "public" and check.status != "passed" and check.expected is not None:
         parts.append(f"expected {_value(check.expected, limit)}, got {_value(check.got, limit)}")
-    return "; ".join(p for p in parts if p)
+    return "; ".join(part.rstrip(". ") for part in parts if part)
 
 
 def _value(value, limit: int) -> str:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from ..escaping import markdown, markdown_code
 from ..report import CheckResult, Report
+from .junit import check_details
 
 _ICON = {"passed": "✅", "failed": "❌", "error": "💥", "not-gradable": "⚠️", "pending": "⏳"}
 
@@ -33,17 +33,7 @@ def render_markdown(report: Report) -> str:
 
 
 def _details(check: CheckResult) -> str:
-    parts = [check.message]
-    if check.feedback:
-        parts.append(check.feedback)
-    if check.visibility == "public" and check.status != "passed" and check.expected is not None:
-        parts.append(f"expected {_value(check.expected)}, got {_value(check.got)}")
-    return markdown("; ".join(p for p in parts if p))
-
-
-def _value(value) -> str:
-    text = json.dumps(value)
-    return text if len(text) <= 80 else text[:77] + "..."
+    return markdown(check_details(check, limit=80))
 
 
 def write_markdown(report: Report, path: Path) -> Path:

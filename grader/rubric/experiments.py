@@ -67,7 +67,9 @@ class Experiment(_Model):
 
     seed: int = Field(0, description="random, numpy and torch are seeded with it before every step.")
     threads: int = Field(1, ge=1, le=64, description="torch threads (with deterministic algorithms on).")
-    time_budget: float = Field(30, gt=0, le=600, description="Seconds for all steps together.")
+    time_budget: float = Field(30, gt=0, le=600, description="CPU seconds of the student's process for all steps together "
+                               "(CPU time, so that a verdict does not depend on the machine's load; a wall-clock cap of "
+                               "three times as long, plus 30 s, still stops a call that waits without computing).")
     steps: list[Step] = Field(min_length=1)
     metrics: dict[str, Metric] = Field(min_length=1)
 

@@ -308,10 +308,11 @@ def _outcome(reply: Any) -> Outcome:
     if reply.get("missing") is True:
         return Outcome(missing=True)
     if reply.get("ok") is True:
+        cpu = float(reply["cpu"]) if isinstance(reply.get("cpu"), (int, float)) and reply["cpu"] >= 0 else None
         if isinstance(reply.get("handle"), int):
-            return Outcome(handle=reply["handle"])
+            return Outcome(handle=reply["handle"], cpu=cpu)
         try:
-            return Outcome(value=wire.from_wire(reply.get("value")))
+            return Outcome(value=wire.from_wire(reply.get("value")), cpu=cpu)
         except wire.WireError as exc:
             return Outcome(error={"type": "WireError", "message": str(exc)})
     error = reply.get("error")
