@@ -128,7 +128,7 @@ def _array_to_wire(array: np.ndarray) -> dict:
     if array.nbytes > MAX_ARRAY_BYTES:
         raise WireError(f"array of {array.nbytes} bytes is too large")
     buffer = io.BytesIO()
-    np.save(buffer, np.ascontiguousarray(array), allow_pickle=False)
+    np.save(buffer, np.asarray(array, order="C"), allow_pickle=False)  # (ascontiguousarray makes a 0-d array 1-d)
     return {ARRAY: base64.b64encode(buffer.getvalue()).decode("ascii")}
 
 

@@ -199,3 +199,15 @@ def test_malformed_arrays_and_unexpected_data_are_refused():
         to_wire(1 + 2j)
     assert from_wire({"k": {TUPLE: []}}) == {"k": ()}
     assert from_wire({3: "x"}) == {"3": "x"}  # keys become strings whatever arrives
+
+
+def test_zero_dimensional_arrays_and_tensors_stay_scalars():
+    """A 0-d array or tensor (``loss = ((y_hat - y) ** 2).sum()`` in torch) must arrive as a scalar:
+    it used to arrive with shape (1,) and fail a scalar answer with "wrong shape"."""
+    from grader.checks.compare import compare
+    from grader.rubric import Tolerance
+
+    for value in (np.array(3.5), torch.tensor(3.5), torch.tensor([1.0, 2.5]).sum(), np.array(7, dtype=np.int32)):
+        back = from_wire(to_wire(value))
+        assert back.shape == () and float(back) == float(value), value
+        assert compare(back, float(value), Tolerance()).ok, value
