@@ -132,3 +132,12 @@ def test_only_the_small_language_parses():
     with pytest.raises(RelationError, match=r"^not a valid expression: "):
         parse("a <")
     assert parse("  a < 1  ").body is not None  # surrounding blanks are fine
+
+
+def test_negative_subscripts_count_from_the_end():
+    """``loss_history[-1] < 0.1`` in a require: unary minus made -1 a float, refused as an index."""
+    assert value("xs[-1]", xs=(4, 5)) == 5 and value("xs[-2]", xs=[4, 5]) == 4
+    assert holds(parse("losses[-1] < losses[0]"), dict(losses=[0.9, 0.5, 0.1]))
+    assert type(value("-a", a=2)) is int and type(value("-a", a=np.int64(2))) is int and value("-a", a=2.5) == -2.5
+    assert error("xs[-3] < 1", xs=[1, 2]) == "no item -3 in a list of 2"
+    assert error("-a < 1", a=True) == "expected a number, got bool True"
