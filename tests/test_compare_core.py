@@ -209,3 +209,23 @@ def test_comparator_follows_the_checks_metric():
     assert not by_rel_error(1.3, 1.0).ok and by_rel_error(1.3, 1.0).rel_error == pytest.approx(0.3 / 2.3)
     no_metric = comparator(SimpleNamespace(tolerance=Tolerance(rtol=0.0, atol=0.1)))  # a check without a metric: allclose
     assert no_metric(1.05, 1.0).ok and not no_metric(1.2, 1.0).ok
+
+
+def test_edges_of_quoting_worst_items_and_overflow():
+    import warnings
+
+    prefix = "expected a number or a list of numbers, got dict "
+    forty_one = {"k": "v" * 32}
+    assert len(repr(forty_one)) == 41
+    assert refused(forty_one) == prefix + repr(forty_one)[:37] + "..."
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the overflow of a huge error over a tiny expected value is expected, not warned
+        assert compare([1e300], [1e-300], TIGHT).max_rel_error == np.inf
+    # the worst item is kept whatever comes after it: an exact item after a wrong-but-accepted one
+    loose = Tolerance(rtol=1.0, atol=0.0)
+    later_exact = compare_rel_error({"a": [1.0], "b": [1.0]}, {"a": [1.5], "b": [1.0]}, 1.0)
+    assert later_exact.rel_error == pytest.approx(0.2) and later_exact.max_abs_error == pytest.approx(0.5)
+    assert compare((1.5, 2.0), (1.0, 2.0), loose).max_abs_error == pytest.approx(0.5)
+    # on a tie the first item stays the worst (same absolute error, different relative errors)
+    tie = compare((1.5, 2.5), (1.0, 2.0), loose)
+    assert tie.max_abs_error == 0.5 and tie.max_rel_error == 0.5

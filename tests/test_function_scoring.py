@@ -630,3 +630,131 @@ questions:
 """)
     question = Scorer(rubric, {}).score(StudentWork(), manual={"a": 0.1, "b": 0.2, "c": 1 / 3})[0]
     assert question.score == round(0.1 + 0.2 + 1 / 3, 6) == 0.633333 and question.max_score == 3
+
+
+# --- bindings reach every place of a case ----------------------------------------------------------
+
+
+def ref_scaled(x, scale=1.0):
+    return np.asarray(x, dtype=float) * scale
+
+
+def times(value, factor=1.0):
+    return np.asarray(value, dtype=float) * factor
+
+
+class Scaler:
+    def __init__(self, base, extra=0.0):
+        self.factor = base + extra
+
+    def apply(self, x, scale=1.0):
+        return np.asarray(x, dtype=float) * scale * self.factor
+
+
+BOUND = """
+id: b
+title: Bindings
+given: {x: [1.0, 2.0]}
+questions:
+  - id: apply
+    checks:
+      - kind: function
+        points: 1
+        function: apply
+        instance: {class: Scaler, args: ["%base"], kwargs: {extra: "%extra"}}
+        reference: ref_scaled
+        transform: {call: times, kwargs: {factor: "%undo"}}
+        distractors: [{call: ref_scaled, kwargs: {scale: "%wrong"}, message: "wrong scale"}]
+        random_cases:
+          count: 2
+          seed: 4
+          let: {base: {random: uniform, low: 1, high: 2}, extra: {random: uniform, low: 0, high: 1}, wrong: 7.0, undo: 0.5}
+          args: ["$x"]
+          kwargs: {scale: {random: uniform, low: 1, high: 3}}
+"""
+
+
+def bound_cases():
+    """base, extra, then scale: the draws of each case, in the order the check makes them."""
+    out = []
+    for i in range(2):
+        rng = np.random.default_rng([4, i])
+        base, extra = rng.uniform(1, 2), rng.uniform(0, 1)
+        out.append((base, extra, rng.uniform(1, 3)))
+    return out
+
+
+def test_let_bindings_reach_the_instance_the_transform_and_the_distractors():
+    cases = bound_cases()
+    scorer = Scorer(parse_rubric(BOUND), {**REFERENCES, "ref_scaled": ref_scaled, "times": times})
+    check = scorer.rubric.questions[0].checks[0]
+    prepared = scorer.function_checks.cases(check)
+    for case, (base, extra, scale) in zip(prepared, cases):
+        assert case.bound == {"base": base, "extra": extra, "wrong": 7.0, "undo": 0.5} and case.kwargs == {"scale": scale}
+    process = FakeProcess({"Scaler": Scaler})
+    result = scorer.score(StudentWork(process=process))[0].checks[0]
+    # got = x * scale * (base + extra) * 0.5, expected = x * scale: right only if base + extra == 2
+    assert result.score == 0 and result.mistake is None
+    made = [entry for entry in process.log if entry[:2] == ("call", "Scaler")]
+    assert len(made) == 2 and all(entry[3] is True and entry[4] == 10 for entry in made)  # keep=True, call_timeout
+    methods = [entry for entry in process.log if entry[:2] == ("call", "apply")]
+    assert [entry[2] for entry in methods] == [1, 2] and all(entry[4] == 10 for entry in methods)
+    assert [process.objects[h].factor for h in (1, 2)] == [b + e for b, e, _ in cases]
+
+    # an object giving x * scale * 2, halved by the transform (factor %undo = 0.5), is the truth x * scale
+    class Right(Scaler):
+        def apply(self, x, scale=1.0):
+            return np.asarray(x, dtype=float) * scale * 2
+
+    assert scorer.score(StudentWork(process=FakeProcess({"Scaler": Right})))[0].checks[0].score == 1
+
+    # and one that uses scale 7 (the distractor's %wrong) and doubles: named
+    class Seven(Scaler):
+        def apply(self, x, scale=1.0):
+            return np.asarray(x, dtype=float) * 7.0 * 2
+
+    seven = scorer.score(StudentWork(process=FakeProcess({"Scaler": Seven})))[0].checks[0]
+    assert seven.mistake == "wrong scale" and seven.score == 0
+
+
+def test_hidden_failures_with_some_cases_passing_and_the_hint():
+    def right_on_the_first_two(x, w, b):
+        out = np.asarray(x) * w + b
+        return out if len(np.asarray(x)) == 3 else out + 1
+
+    checks, _, _ = run(AFFINE, {"affine": right_on_the_first_two}, **{"points: 3\n": "points: 3\n        visibility: hidden\n"})
+    affine = checks["affine"]
+    assert affine.score == pytest.approx(1.5) and affine.feedback == "look at b" and affine.status == "failed"
+    assert affine.message == "2 of 4 hidden cases failed: does not match on the hidden inputs"
+
+
+def test_the_worst_passing_case_is_reported():
+    rubric = AFFINE.replace("points: 3\n", "points: 3\n        tolerance: {rtol: 0.0, atol: 1.0}\n")
+    cases = affine_cases()
+
+    def off_by(offsets):
+        def student(x, w, b):
+            index = next(i for i, (cx, cw, cb) in enumerate(cases) if np.array_equal(np.asarray(cx), np.asarray(x)) and cw == w)
+            return np.asarray(x) * w + b + offsets[index]
+        return student
+
+    for offsets, worst in (([0.5, 0.0, 0.0, 0.0], 0.5), ([0.0, 0.0, 0.0, 0.5], 0.5), ([0.0, 0.25, 0.5, 0.0], 0.5)):
+        affine = run(rubric, {"affine": off_by(offsets)})[0]["affine"]
+        assert affine.status == "passed" and affine.max_abs_error == pytest.approx(worst), offsets
+    # a tie keeps the first: the same absolute error, a different relative one
+    tie = run(rubric, {"affine": off_by([0.5, 0.5, 0.0, 0.0])})[0]["affine"]
+    assert tie.max_rel_error == pytest.approx(0.5 / 3)  # case 1's expected [3, 5, 7], case 2's [1, 1.5, 2]
+
+
+def test_gradient_checks_rank_cases_by_relative_error():
+    rubric = GRADIENT.replace('cases: [{args: ["$x", 2.0, 0.0]}, {args: ["$x", 3.0, 0.0]}]',
+                              'cases: [{args: [[0.001], 1.0, 0.0]}, {args: [[1000.0], 1.0, 0.0]}]')
+
+    def student(x, w, b):
+        x = np.asarray(x, dtype=float)
+        return x * (1 + (2e-7 if x[0] < 1 else 2e-8))
+
+    grad = run(rubric, {"grad": student})[0]["grad"]
+    assert grad.status == "passed"
+    assert grad.rel_error == pytest.approx(1e-7, rel=1e-3)       # the small case: larger relative, smaller absolute error
+    assert grad.max_abs_error == pytest.approx(2e-10, rel=1e-3)

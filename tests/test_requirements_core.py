@@ -141,3 +141,23 @@ def test_negative_subscripts_count_from_the_end():
     assert type(value("-a", a=2)) is int and type(value("-a", a=np.int64(2))) is int and value("-a", a=2.5) == -2.5
     assert error("xs[-3] < 1", xs=[1, 2]) == "no item -3 in a list of 2"
     assert error("-a < 1", a=True) == "expected a number, got bool True"
+
+
+def test_edges_of_equality_numbers_and_messages():
+    import ast
+
+    assert holds(parse("a == 0"), dict(a=1e-13)) and not holds(parse("a == 0"), dict(a=1e-11))  # absolute tolerance 1e-12
+    assert not holds(parse("a == b"), dict(a=None, b=np.array([1, 2])))  # no array truthiness error
+    assert holds(parse("a == b"), dict(a=None, b=None))
+    assert not holds(parse("a == b"), dict(a={1}, b={1}))  # only str, bool, None and dicts compare by ==
+    assert error("a < 1", a="0.5") == "expected a number, got str '0.5'"  # a string never is a number
+    assert value("max(xs)", xs=["1", "2"]) == 2.0  # a list is read as numbers
+    assert error("min(xs, ys) < 1", xs=[1], ys=[2]) == "expected a number, got list [1]"
+    long = list(range(30))
+    assert error("a < 1", a=long) == f"expected a number, got list {repr(long)[:37]}..."
+    fits, over = ["x" * 36], ["x" * 37]  # reprs of 40 and 41 characters
+    assert len(repr(fits)) == 40 and error("a < 1", a=fits) == f"expected a number, got list {fits!r}"
+    assert error("a < 1", a=over) == f"expected a number, got list {repr(over)[:37]}..."
+    # a tree that did not come from parse() is still refused node by node
+    with pytest.raises(RelationError, match="^List is not allowed$"):
+        evaluate(ast.parse("[1]", mode="eval"), {})

@@ -70,6 +70,10 @@ def test_results_do_not_depend_on_the_number_of_jobs(root, conv1d):
     two = api.grade_class([folder], conv1d, jobs=2).reports
     strip = lambda r: [(c.id, c.status, c.score, c.message) for q in r.questions for c in q.checks]  # noqa: E731
     assert [strip(r) for r in one] == [strip(r) for r in two]
+    from grader.manifest import load_manifest
+
+    # not vacuous: every example of the class was graded, with its checks
+    assert len(one) == len(load_manifest(folder / "manifest.yaml").examples) and all(strip(r) for r in one)
 
 
 def test_a_kernel_that_will_not_start_is_not_gradable_never_a_zero(tmp_path, conv1d, monkeypatch):

@@ -69,8 +69,8 @@ def test_an_unanswered_check_says_missing_or_why_it_could_not_be_read():
     base = base_result(value_check())
     missing = unanswered(base, Outcome(missing=True), "answer 'loss'", "hint")
     assert (missing.status, missing.score, missing.message, missing.feedback) == ("failed", 0.0, "no answer 'loss' found", "hint")
-    broken = unanswered(base, Outcome(error={"type": "Unreadable", "message": "answers.yaml:3: loss: could not read"}), "x", None)
-    assert (broken.status, broken.message, broken.feedback) == ("error", "answers.yaml:3: loss: could not read", None)
+    broken = unanswered(base, Outcome(error={"type": "Unreadable", "message": "answers.yaml:3: loss: could not read"}), "x", "hint")
+    assert (broken.status, broken.message, broken.feedback) == ("error", "answers.yaml:3: loss: could not read", "hint")
     raised = unanswered(base_result(value_check(visibility="hidden")), Outcome(error={"type": "NameError", "message": "m"}), "x", None)
     assert (raised.status, raised.message) == ("error", "raised NameError")
 
@@ -134,6 +134,9 @@ def test_short_excerpts():
     long = short("x" * 200)
     assert len(long) == 120 and long == ("'" + "x" * 199)[:117] + "..."
     assert len(short("x" * 118)) == 120 and short("x" * 118) == "'" + "x" * 118 + "'"
+    assert short("x" * 119) == ("'" + "x" * 119)[:117] + "..."  # a repr of 121 characters is cut
+    assert short(np.arange(12)) == "[ 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]"  # up to 12 elements in full
+    assert short(np.arange(13)) == "[ 0, 1, 2, ..., 10, 11, 12]"
 
 
 # --- distractors ------------------------------------------------------------------------------------
@@ -178,6 +181,7 @@ def test_told_apart_looks_at_accepted_alternatives_only():
     assert not told_apart(truth, [(HALF, lambda: 1 / 0)], SAME)
     assert told_apart(truth, [(HALF, lambda: truth.copy()), (HALF, other)], SAME)
     assert not told_apart(truth, [], SAME)
+    assert told_apart(truth, [(FLIP, other), (HALF, other)], SAME)  # a mistake detector first does not stop the search
 
 
 def test_summary_names_each_mistake_once_in_order():

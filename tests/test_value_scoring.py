@@ -157,6 +157,7 @@ def test_follow_through_credits_answers_consistent_with_wrong_earlier_ones(score
                                     "max_abs_error", "mistake"}) == dict(
         status="passed", score=2.0, message="consistent with your earlier answer for y_hat", follow_through=True,
         feedback="good loss", got=own_loss, expected=LOSS, max_abs_error=0.0, mistake=None)
+    assert loss.max_rel_error == 0.0 and loss.rel_error is None  # the figures of the comparison with the recomputed value
     both = checks["sum_both"]
     assert both.score == 1 and both.message == "consistent with your earlier answers for loss, y_hat"
     assert checks["hidden_loss"].score == 0  # follow_through: false
@@ -166,6 +167,9 @@ def test_follow_through_uses_the_true_value_for_answers_that_are_right_or_unusab
     # y_hat wrong, loss right: sum_both recomputed from the student's y_hat and the true loss
     checks, _ = scored(scorer, y_hat=[2.0, 4.0], loss=LOSS, sum_both=6.0 + LOSS)
     assert checks["sum_both"].score == 1 and checks["sum_both"].message == "consistent with your earlier answer for y_hat"
+    # y_hat wrong, loss not answered: the true loss stands in for it
+    checks, _ = scored(scorer, y_hat=[2.0, 4.0], sum_both=6.0 + LOSS)
+    assert checks["sum_both"].score == 1 and checks["sum_both"].follow_through
     # y_hat unreadable or not numeric: the truth stands in, so nothing is "consistent" with it
     for unusable in (Unreadable("bad"), "abc", [1.0, "x"]):
         checks, _ = scored(scorer, y_hat=unusable, loss=6.5)
@@ -275,3 +279,70 @@ def test_precompute_proves_every_reference_and_distractor_runs():
         Scorer(parse_rubric(RUBRIC), {**FUNCTIONS, "forgot_half": broken}).precompute()
     with pytest.raises(ReferenceError_, match=r"^check y_hat: scale\(\) raised"):
         Scorer(parse_rubric(RUBRIC), {**FUNCTIONS, "scale": broken}).precompute()
+
+
+def test_precompute_runs_function_checks_distractors_and_experiment_inputs():
+    from tests.test_function_scoring import REFERENCES, ref_affine
+
+    text = """
+id: p
+title: Precompute
+given: {x: [1.0, 2.0], data: {call: make_data, args: [3]}}
+experiments:
+  run:
+    seed: 0
+    time_budget: 10
+    steps:
+      - {name: stats, call: train, args: ["$data"], kwargs: {lr: "@lr"}, keep: false}
+    metrics:
+      final: {value: stats, path: [loss]}
+questions:
+  - id: lr
+    checks:
+      - {kind: value, points: 1, expected: 0.5}
+  - id: affine
+    checks:
+      - kind: function
+        points: 1
+        reference: ref_affine
+        distractors: [{call: ref_twice, message: "doubled"}]
+        cases: [{args: ["$x", 2.0, 1.0]}, {args: ["$x", 3.0, 0.0]}]
+  - id: trained
+    checks:
+      - {kind: training, points: 1, experiment: run, require: "final < 1"}
+"""
+    made = []
+    functions = {**REFERENCES, "make_data": lambda n: made.append(n) or np.arange(float(n))}
+    values = Scorer(parse_rubric(text), functions).precompute()
+    assert values["lr"] == 0.5 and made == [3]  # the experiment's data was made from the references
+    assert [list(v) for v in values["affine"]] == [list(ref_affine([1.0, 2.0], 2.0, 1.0)), [3.0, 6.0]]
+    with pytest.raises(ReferenceError_, match=r"^check affine: a distractor failed: ZeroDivisionError: division by zero$"):
+        Scorer(parse_rubric(text), {**functions, "ref_twice": broken}).precompute()
+    with pytest.raises(ReferenceError_, match=r"^experiment run: make_data\(\) raised ZeroDivisionError: division by zero$"):
+        Scorer(parse_rubric(text), {**functions, "make_data": broken}).precompute()
+
+
+def test_manual_points_by_question_id_titles_and_timing():
+    import time
+
+    text = """
+id: m
+title: Manual and timing
+questions:
+  - id: why
+    title: Why does it drop?
+    checks:
+      - {kind: manual, points: 2, id: why.essay}
+  - id: slow
+    checks:
+      - {kind: value, points: 1, expected: {call: slow, args: []}}
+"""
+    def slow():
+        time.sleep(0.02)
+        return 1.0
+
+    questions = Scorer(parse_rubric(text), {"slow": slow}).score(StudentWork(answers={"slow": 1.0}), manual={"why": 1.5})
+    why, timed = questions[0], questions[1].checks[0]
+    assert why.title == "Why does it drop?" and why.score == 1.5 and why.checks[0].message == "graded by a TA"
+    assert questions[1].title is None
+    assert isinstance(timed.seconds, float) and 0.02 <= timed.seconds < 5 and timed.seconds == round(timed.seconds, 4)

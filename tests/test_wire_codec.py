@@ -211,3 +211,52 @@ def test_zero_dimensional_arrays_and_tensors_stay_scalars():
         back = from_wire(to_wire(value))
         assert back.shape == () and float(back) == float(value), value
         assert compare(back, float(value), Tolerance()).ok, value
+
+
+def test_edges_of_depth_base64_and_pickles(monkeypatch):
+    import builtins
+    import pickle
+
+    def nested(levels, leaf=1):
+        value = leaf
+        for _ in range(levels):
+            value = [value]
+        return value
+
+    # a numpy scalar (other than float64, a float) counts as one level more than a Python number
+    assert to_wire(nested(15, np.float32(2.0))) == nested(15, 2.0)
+    with pytest.raises(WireError, match="^value is nested too deeply$"):
+        to_wire(nested(16, np.float32(2.0)))
+    assert to_wire(np.datetime64("2026-01-01")) == "2026-01-01"  # other numpy scalars travel as their text
+    # an object array starts one level down
+    holder = np.empty(1, dtype=object)
+    holder[0] = nested(14)
+    assert to_wire(holder) == [nested(14)]
+    holder[0] = nested(15)
+    with pytest.raises(WireError, match="^value is nested too deeply$"):
+        to_wire(holder)
+    # tuples count like lists on the receiving side
+    data: object = 1
+    for _ in range(17):
+        data = {TUPLE: [data]}
+    with pytest.raises(WireError, match="^value is nested too deeply$"):
+        from_wire(data)
+    # base64 is decoded strictly: a stray character is refused, not skipped
+    text = npy(np.arange(3.0))
+    with pytest.raises(WireError, match="^malformed array: "):
+        from_wire({ARRAY: text[:8] + "!" + text[8:]})
+    # the size limit on the text is exact: one character past MAX_ARRAY_BYTES * 4 // 3 + 1024
+    monkeypatch.setattr(wire, "MAX_ARRAY_BYTES", 80)
+    with pytest.raises(WireError, match="^malformed array: "):   # not refused for its size, but it is no .npy
+        from_wire({ARRAY: "A" * (80 * 4 // 3 + 1024)})
+    monkeypatch.undo()
+
+    # a pickle is never unpickled, not even to be refused afterwards
+    class Payload:
+        def __reduce__(self):
+            return (exec, ("import builtins; builtins._dl_grader_unpickled = True",))
+
+    for raw in (pickle.dumps(Payload()), pickle.dumps([Payload()])):
+        with pytest.raises(WireError):
+            from_wire({ARRAY: base64.b64encode(raw).decode()})
+    assert not hasattr(builtins, "_dl_grader_unpickled")
