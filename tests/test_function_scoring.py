@@ -758,3 +758,66 @@ def test_gradient_checks_rank_cases_by_relative_error():
     assert grad.status == "passed"
     assert grad.rel_error == pytest.approx(1e-7, rel=1e-3)       # the small case: larger relative, smaller absolute error
     assert grad.max_abs_error == pytest.approx(2e-10, rel=1e-3)
+
+
+def test_random_cases_use_their_bindings_and_a_case_that_cannot_be_used_does_not_stop_the_others():
+    rubric = """
+id: r
+title: Random bindings
+questions:
+  - id: affine
+    checks:
+      - kind: function
+        points: 2
+        reference: ref_affine
+        random_cases: {count: 2, seed: 9, let: {w: {random: uniform, low: 1, high: 2}}, args: [[1.0, 2.0], "%w"], kwargs: {b: "%w"}}
+"""
+    draws = [float(np.random.default_rng([9, i]).uniform(1, 2)) for i in range(2)]
+    process = FakeProcess({"affine": lambda x, w, b: np.asarray(x) * w + b})
+    scorer = Scorer(parse_rubric(rubric), REFERENCES)
+    cases = scorer.function_checks.cases(scorer.rubric.questions[0].checks[0])
+    assert [(c.args[1], c.kwargs) for c in cases] == [(w, {"b": w}) for w in draws]
+    checks = {c.id: c for q in scorer.score(StudentWork(process=process)) for c in q.checks}
+    assert checks["affine"].status == "passed" and process.calls() == ["affine", "affine"]
+    # the output of the first case cannot be taken apart, the second can: the second still counts
+    select_rubric = SELECT.replace('cases: [{args: ["$x"]}]', 'cases: [{args: [[1.0]]}, {args: ["$x"]}]')
+    first_bad = run(select_rubric, {"pair": lambda x: (0.0,) if len(x) == 1 else (0.0, {"W": [2.0, 4.0, 6.0]})})[0]["pair"]
+    assert first_bad.score == 0.5 and first_bad.message.startswith("1/2 cases passed; case 1 pair([1.]): could not take")
+
+
+def ref_one(x):
+    return 1.0
+
+
+def ref_near_one(x):
+    return 1.09
+
+
+def test_a_distractor_within_tolerance_of_the_truth_names_nothing_even_when_the_answer_matches_it():
+    # tolerance is not transitive: 1.18 is 0.09 from the distractor's 1.09, which is 0.09 from the truth 1.0,
+    # but 0.18 from the truth. The distractor cannot be told apart from the truth, so it names nothing.
+    rubric = """
+id: n
+title: Near
+questions:
+  - id: one
+    checks:
+      - kind: function
+        points: 1
+        reference: ref_one
+        tolerance: {rtol: 0.0, atol: 0.1}
+        distractors: [{call: ref_near_one, message: "near"}]
+        cases: [{args: [0.0]}]
+  - id: v
+    checks:
+      - kind: value
+        points: 1
+        expected: {call: ref_one, args: [0.0]}
+        tolerance: {rtol: 0.0, atol: 0.1}
+        distractors: [{call: ref_near_one, args: [0.0], message: "near"}]
+"""
+    scorer = Scorer(parse_rubric(rubric), {**REFERENCES, "ref_one": ref_one, "ref_near_one": ref_near_one})
+    checks = {c.id: c for q in scorer.score(StudentWork(answers={"v": 1.18}, process=FakeProcess({"one": lambda x: 1.18})))
+              for c in q.checks}
+    assert checks["one"].score == 0 and checks["one"].mistake is None
+    assert checks["v"].score == 0 and checks["v"].mistake is None
