@@ -27,8 +27,7 @@ from matplotlib import image as mpimg
 from grader.api import grade_class
 from grader.grading import not_gradable
 from grader.report import CheckResult, QuestionResult, Report, RunEvent
-from grader.reporters import (CLASS_FORMATS, DEFAULT_FORMATS, SUBMISSION_FORMATS, render_html, render_overview,
-                              write_html, write_overview)
+from grader.reporters import render_html, render_overview, write_class, write_html, write_overview, write_submission
 
 CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -94,10 +93,23 @@ def test_overview_of_reports_without_any_graded(conv1d):
     assert "No submission was graded." in page and "broken" in page and "data:image/png" not in page
 
 
-def test_the_formats_are_registered():
-    assert SUBMISSION_FORMATS["html"] == ("feedback.html", write_html)
-    assert CLASS_FORMATS["overview"] == ("overview.html", write_overview)
-    assert {"html", "overview"} <= set(DEFAULT_FORMATS)
+def test_the_formats_are_registered(tmp_path, conv1d):
+    """What `--format html` / `--format overview` and the default formats write, through the writers
+    `grader grade` uses: the pages land where the README says, with the rendered content."""
+    report = synthetic_report()
+    only_html = write_submission(report, tmp_path / "a", formats=("html",))
+    assert only_html == [tmp_path / "a" / "alice" / "feedback.html"]
+    assert only_html[0].read_text(encoding="utf-8") == render_html(report)
+    only_overview = write_class([report], conv1d.rubric, tmp_path / "a", formats=("overview",))
+    assert only_overview == [tmp_path / "a" / "overview.html"]
+    page = only_overview[0].read_text(encoding="utf-8")
+    assert_self_contained(page)
+    assert "./alice/feedback.html" in page  # written beside the student's page, it links to it
+    defaults = {p.relative_to(tmp_path / "b").as_posix() for p in
+                write_submission(report, tmp_path / "b") + write_class([report], conv1d.rubric, tmp_path / "b")}
+    assert {"alice/feedback.html", "overview.html"} <= defaults
+    assert write_submission(report, tmp_path / "c", formats=("json",))[0].name == "report.json"  # no page without html
+    assert not (tmp_path / "c" / "alice" / "feedback.html").exists()
 
 
 def test_templates_ship_with_the_package(root):

@@ -53,7 +53,7 @@ def test_kit_gives_the_instructors_public_verdicts(kit, root, tmp_path, example)
     instructor = CliRunner().invoke(main, ["check", str(root / "rubrics/conv1d.yaml"), str(submission), "--json"])
     expected = json.loads(instructor.output)
     verdicts = lambda r: {c["id"]: (c["status"], c["score"]) for q in r["questions"] for c in q["checks"]}  # noqa: E731
-    assert verdicts(from_kit) == verdicts(expected)
+    assert verdicts(expected) and verdicts(from_kit) == verdicts(expected)  # (not two empty reports)
     assert code == instructor.exit_code
 
 

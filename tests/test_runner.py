@@ -70,6 +70,10 @@ def test_results_do_not_depend_on_the_number_of_jobs(root, conv1d):
     two = api.grade_class([folder], conv1d, jobs=2).reports
     strip = lambda r: [(c.id, c.status, c.score, c.message) for q in r.questions for c in q.checks]  # noqa: E731
     assert [strip(r) for r in one] == [strip(r) for r in two]
+    from grader.manifest import load_manifest
+
+    # not vacuous: every example of the class was graded, with its checks
+    assert len(one) == len(load_manifest(folder / "manifest.yaml").examples) and all(strip(r) for r in one)
 
 
 def test_a_kernel_that_will_not_start_is_not_gradable_never_a_zero(tmp_path, conv1d, monkeypatch):
@@ -166,13 +170,24 @@ def test_two_batches_on_one_machine_never_share_a_sandbox_uid(tmp_path):
     third.close()
 
 
-def test_ci_grades_with_the_sandbox_on():
-    """`.ci/run` installs bubblewrap (scripts/setup.sh): there, grading without it would hide a gap."""
+def test_ci_grades_with_the_sandbox_on(tmp_path, root):
+    """`.ci/run` installs bubblewrap (scripts/setup.sh): there, grading without it would hide a gap.
+    Everywhere, what the student's kernel sees must agree with what the grader believes: with
+    bubblewrap its submission at /submission and none of the grader's files, without it neither."""
     import os
 
     from grader.runner.sandbox import bwrap_available
 
+    ci = (root / ".ci" / "run").read_text()
+    assert "scripts/setup.sh" in ci and "apt-get install -y -qq bubblewrap" in (root / "scripts/setup.sh").read_text()
+    sandbox = bwrap_available()
     if os.environ.get("CI"):
-        assert bwrap_available(), "bubblewrap is missing or cannot create namespaces in CI"
-    else:
-        assert isinstance(bwrap_available(), bool)
+        assert sandbox, "bubblewrap is missing or cannot create namespaces in CI"
+    secret = root / "rubrics" / "conv1d.yaml"  # the grader's own files are never mounted into the sandbox
+    write(tmp_path / "s" / "work.ipynb", _notebook(
+        "import os\n"
+        f"inside = os.path.isfile('/submission/work.ipynb') and not os.path.exists({str(secret)!r})\n"
+        f"seen = 0 if inside else 1"))
+    check = api.grade(tmp_path / "s", parse_rubric(PROBE_RUBRIC)).check("seen")
+    assert check.status in ("passed", "failed"), check.message  # the probe ran
+    assert (check.status == "passed") == sandbox, (sandbox, check.message)

@@ -94,7 +94,10 @@ def _eval(node: ast.AST, values: Mapping[str, Any]) -> Any:
         operand = _eval(node.operand, values)
         if isinstance(node.op, ast.Not):
             return not _truth(operand)
-        return -_number(operand) if isinstance(node.op, ast.USub) else _number(operand)
+        number = _number(operand)
+        if isinstance(operand, (int, np.integer)) and not isinstance(operand, bool):
+            number = int(operand)  # an int stays an int, so that xs[-1] is an index
+        return -number if isinstance(node.op, ast.USub) else number
     if isinstance(node, ast.BinOp):
         left, right = _number(_eval(node.left, values)), _number(_eval(node.right, values))
         try:
