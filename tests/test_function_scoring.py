@@ -225,14 +225,14 @@ def test_a_function_wrong_on_some_cases_gets_its_share_and_the_first_failure():
     assert affine.message == (f"{right}/4 cases passed; case 1 affine([1., 2., 3.], 2., 1.): "
                               "values differ (largest absolute error 1, relative 0.333)")
     assert affine.got == [2.0, 4.0, 6.0] and affine.expected == [3.0, 5.0, 7.0]
-    assert right == 0 and affine.max_abs_error is None  # no passing case: no figures of a worst passing one
+    assert right == 0 and affine.max_abs_error == 1.0 and affine.max_rel_error == pytest.approx(1 / 3)  # the failing case's figures
 
 
 def test_hidden_function_checks_say_how_many_failed_and_show_nothing():
     checks, _, _ = run(AFFINE, {"affine": lambda x, w, b: np.asarray(x) * w}, **{"points: 3\n": "points: 3\n        visibility: hidden\n"})
     affine = checks["affine"]
     failed = sum(b != 0 for _, _, b in affine_cases())
-    assert affine.message == f"{failed} of 4 hidden cases failed: does not match on the hidden inputs"
+    assert affine.message == f"{failed} of 4 hidden cases failed: does not match on the hidden inputs (wrong values)"
     assert affine.got is None and affine.expected is None and affine.max_abs_error is None and affine.rel_error is None
     raising, _, _ = run(AFFINE, {"affine": lambda x, w, b: 1 / 0}, **{"points: 3\n": "points: 3\n        visibility: hidden\n"})
     assert raising["affine"].message == "4 of 4 hidden cases failed: raised ZeroDivisionError"
@@ -260,7 +260,7 @@ def test_errors_raised_by_the_students_function():
     checks, _, _ = run(AFFINE, {"affine": sometimes})
     affine = checks["affine"]
     assert affine.status == "failed" and affine.score == pytest.approx(3 * 3 / 4)  # only case 1 has b == 1
-    assert affine.message == ("3/4 cases passed; case 1 affine([1., 2., 3.], 2., 1.): raised ValueError: no ones "
+    assert affine.message == ("3/4 cases passed (2.25 of 3 points, per case); case 1 affine([1., 2., 3.], 2., 1.): raised ValueError: no ones "
                               "(student.py, line 3: return oops)")
     assert affine.got is None and affine.expected == [3.0, 5.0, 7.0]
     assert affine.max_abs_error == pytest.approx(0.0, abs=1e-12) and affine.max_rel_error == pytest.approx(0.0, abs=1e-12)
@@ -322,13 +322,14 @@ def test_a_distractor_names_the_mistake_case_by_case_with_its_credit():
     checks, _, _ = run(rubric, {"affine": lambda x, w, b: 2 * (np.asarray(x) * w + b)})
     affine = checks["affine"]
     assert affine.score == pytest.approx(3 * 0.5) and affine.mistake == "You doubled it." and affine.status == "failed"
-    assert affine.message == ("0/4 cases passed; case 1 affine([1., 2., 3.], 2., 1.): values differ (largest absolute "
-                              "error 7, relative 1). You doubled it.")
+    assert affine.message == ("0/4 cases passed (1.5 of 3 points, per case); case 1 affine([1., 2., 3.], 2., 1.): values differ "
+                              "(largest absolute error 7, relative 1). You doubled it.")
     reversed_, _, _ = run(rubric, {"affine": lambda x, w, b: (np.asarray(x) * w + b)[::-1]})
     assert reversed_["affine"].score == 0 and reversed_["affine"].mistake == "You reversed it."
     hidden, _, _ = run(rubric, {"affine": lambda x, w, b: 2 * (np.asarray(x) * w + b)},
                        **{"points: 3\n": "points: 3\n        visibility: hidden\n"})
-    assert hidden["affine"].message == "4 of 4 hidden cases failed: does not match on the hidden inputs. You doubled it."
+    assert hidden["affine"].message == ("4 of 4 hidden cases failed (1.5 of 3 points, per case): does not match on the hidden "
+                                        "inputs (wrong values). You doubled it.")
     assert hidden["affine"].mistake == "You doubled it."
 
 
@@ -475,7 +476,7 @@ def test_gradient_checks_report_the_worst_and_the_failing_rel_error():
     assert grad.message == f"0/2 cases passed; case 1 grad([1., 2., 3.], 2., 0.): relative error {first:.2g} (above the threshold 1e-06)"
     half, _, _ = run(GRADIENT, {"grad": lambda x, w, b: np.asarray(x) * w * (1 + (1e-5 if w == 3.0 else 1e-9))})
     grad = half["grad"]
-    assert grad.score == 1.0 and grad.rel_error == pytest.approx(1e-9 / (2 + 1e-9), rel=1e-3)  # the passing case's
+    assert grad.score == 1.0 and grad.rel_error == pytest.approx(1e-5 / (2 + 1e-5), rel=1e-3)  # the failing case's, as the message
     hidden, _, _ = run(GRADIENT, {"grad": noisy(1e-9)}, **{"points: 2\n": "points: 2\n        visibility: hidden\n"})
     assert hidden["grad"].rel_error is None and hidden["grad"].threshold == 1e-6
 
@@ -725,7 +726,7 @@ def test_hidden_failures_with_some_cases_passing_and_the_hint():
     checks, _, _ = run(AFFINE, {"affine": right_on_the_first_two}, **{"points: 3\n": "points: 3\n        visibility: hidden\n"})
     affine = checks["affine"]
     assert affine.score == pytest.approx(1.5) and affine.feedback == "look at b" and affine.status == "failed"
-    assert affine.message == "2 of 4 hidden cases failed: does not match on the hidden inputs"
+    assert affine.message == "2 of 4 hidden cases failed (1.5 of 3 points, per case): does not match on the hidden inputs (wrong values)"
 
 
 def test_the_worst_passing_case_is_reported():
@@ -782,7 +783,7 @@ questions:
     # the output of the first case cannot be taken apart, the second can: the second still counts
     select_rubric = SELECT.replace('cases: [{args: ["$x"]}]', 'cases: [{args: [[1.0]]}, {args: ["$x"]}]')
     first_bad = run(select_rubric, {"pair": lambda x: (0.0,) if len(x) == 1 else (0.0, {"W": [2.0, 4.0, 6.0]})})[0]["pair"]
-    assert first_bad.score == 0.5 and first_bad.message.startswith("1/2 cases passed; case 1 pair([1.]): could not take")
+    assert first_bad.score == 0.5 and first_bad.message.startswith("1/2 cases passed (0.5 of 1 point, per case); case 1 pair([1.]): could not take")
 
 
 def ref_one(x):

@@ -106,7 +106,7 @@ def test_right_answers_pass_with_full_points_and_their_values_shown(scorer):
     assert y_hat.model_dump(exclude={"seconds"}) == dict(
         id="y_hat", kind="value", visibility="public", status="passed", score=1.0, max_score=1.0, message="correct",
         feedback="good forward pass", got=Y_HAT, expected=Y_HAT, rtol=0.01, atol=0.0, max_abs_error=0.0, max_rel_error=0.0,
-        rel_error=None, threshold=None, follow_through=False, mistake=None, note=None, metrics=None)
+        rel_error=None, threshold=None, follow_through=False, mistake=None, note=None, metrics=None, true_value=None)
     assert checks["loss"].score == 2 and checks["loss"].expected == LOSS and checks["loss"].feedback == "good loss"
     assert checks["sum_both"].score == 1 and checks["sum_both"].expected == SUM_BOTH
     assert checks["s"].score == 1 and checks["s"].expected == S  # pick: 1 of (array, sum)
@@ -132,7 +132,7 @@ def test_missing_and_unreadable_answers(scorer):
     assert (checks["y_hat"].status, checks["y_hat"].message, checks["y_hat"].feedback) == ("failed", "no answer 'y_hat' found", "multiply by k")
     loss = checks["loss"]
     assert (loss.status, loss.score, loss.message) == ("error", 0.0, "answers.yaml:2: loss: could not read the value")
-    assert checks["hidden_loss"].message == "answers.yaml:2: loss: could not read the value"  # answer: loss
+    assert checks["hidden_loss"].message == "the answer could not be read"  # answer: loss (a hidden check: no file names)
     assert sum(q.score for q in questions.values()) == 0
 
 
@@ -144,7 +144,8 @@ def test_a_distractor_names_the_mistake_and_gives_its_credit(scorer):
     assert loss.got == 2 * LOSS and loss.expected == LOSS
     assert questions["loss"].score == 0.5
     hidden = checks["hidden_loss"]  # no distractors there: a plain hidden failure
-    assert (hidden.score, hidden.message, hidden.mistake, hidden.got) == (0.0, "does not match on the hidden inputs", None, None)
+    assert (hidden.score, hidden.message, hidden.mistake, hidden.got) == (0.0, "does not match on the hidden inputs (wrong values)",
+                                                                          None, None)
 
 
 def test_follow_through_credits_answers_consistent_with_wrong_earlier_ones(scorer):
@@ -154,9 +155,10 @@ def test_follow_through_credits_answers_consistent_with_wrong_earlier_ones(score
     checks, _ = scored(scorer, y_hat=wrong_y_hat, loss=own_loss, sum_both=6.0 + own_loss)
     loss = checks["loss"]
     assert loss.model_dump(include={"status", "score", "message", "follow_through", "feedback", "got", "expected",
-                                    "max_abs_error", "mistake"}) == dict(
+                                    "true_value", "max_abs_error", "mistake"}) == dict(
         status="passed", score=2.0, message="consistent with your earlier answer for y_hat", follow_through=True,
-        feedback="good loss", got=own_loss, expected=LOSS, max_abs_error=0.0, mistake=None)
+        feedback="good loss", got=own_loss, expected=own_loss, true_value=LOSS, max_abs_error=0.0, mistake=None)
+    # (marked against the loss recomputed from the student's own y_hat; the right answer shown beside it)
     assert loss.max_rel_error == 0.0 and loss.rel_error is None  # the figures of the comparison with the recomputed value
     both = checks["sum_both"]
     assert both.score == 1 and both.message == "consistent with your earlier answers for loss, y_hat"
