@@ -92,7 +92,7 @@ def test_error_texts_for_each_kind_of_error():
     assert error_text({"type": "Timeout"}, "hidden") == "timed out"
     assert error_text({"type": "KernelDied", "message": "signal 11"}, "hidden") == "the kernel died"
     assert error_text({"type": "KernelDied"}, "public") == "the kernel died: "
-    assert error_text({"type": "Unreadable", "message": "a.yaml:1: x: too deep"}, "hidden") == "a.yaml:1: x: too deep"
+    assert error_text({"type": "Unreadable", "message": "a.yaml:1: x: too deep"}, "hidden") == "the answer could not be read"
     assert error_text({"type": "Unreadable"}, "public") == ""
 
 
