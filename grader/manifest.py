@@ -13,6 +13,7 @@ from .api import grade_class
 from .assignment import Assignment
 from .checks.scorer import Scorer
 from .errors import ManifestError
+from .report import Report
 from .submissions.classes import find_submissions
 
 
@@ -39,6 +40,7 @@ class ExampleResult:
     got: str
     ok: bool
     problem: str = ""
+    report: Report | None = None
 
 
 def _read_yaml(path: Path) -> Any:
@@ -109,7 +111,7 @@ def validate_examples(assignment: Assignment, folder: Path, manifest: Manifest, 
             problems.append("checks not passed: " + "; ".join(failing)[:600])
         expected = f"{example.score:g}" if example.score is not None else example.status
         got = f"{report.score:g}" if report.status == "graded" else report.status
-        results.append(ExampleResult(example.path, expected, got, not problems, "; ".join(problems)))
+        results.append(ExampleResult(example.path, expected, got, not problems, "; ".join(problems), report))
     return results
 
 

@@ -87,7 +87,7 @@ def _show(value) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from grader.checks.requirements import holds, names, parse
+    from grader.checks.requirements import holds, margin, names, parse
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("assignments", nargs="*", help=f"any of {', '.join(RUNS)} (default: all)")
@@ -100,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     for assignment in args.assignments or list(RUNS):
         print(f"== {assignment}")
         runs = []
+        margins: dict[str, list] = {}
         for seed in range(args.seeds):
             started = time.monotonic()
             figures = RUNS[assignment](seed)
@@ -110,10 +111,17 @@ def main(argv: list[str] | None = None) -> int:
                 if names(tree) <= set(figures):
                     ok = holds(tree, figures)
                     broken += not ok
-                    print(f"    {'holds' if ok else 'FAILS'}  {check_id}: {require}")
+                    spare = margin(tree, figures)
+                    shown = f" (margin {spare:+.4g})" if spare is not None else ""
+                    print(f"    {'holds' if ok else 'FAILS'}  {check_id}: {require}{shown}")
+                    margins.setdefault(check_id, []).append(spare)
         if args.seeds > 1:
             numeric = [k for k, v in runs[0].items() if isinstance(v, float)]
             print("  spread: " + ", ".join(f"{k} {np.mean([r[k] for r in runs]):.3f} +- {np.std([r[k] for r in runs]):.3f}" for k in numeric))
+        for check_id, spares in margins.items():
+            known = [m for m in spares if m is not None]
+            if known:
+                print(f"  smallest margin over {len(spares)} seed(s): {check_id} {min(known):+.4g}")
     return 1 if broken else 0
 
 

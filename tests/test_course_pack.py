@@ -34,7 +34,8 @@ def test_calibration_reports_the_reference_figures_and_the_requirements_hold(cap
 
     assert main(["twolayer"]) == 0
     out = capsys.readouterr().out
-    assert "final_loss 0.01571" in out and "holds  train.toy: final_loss < 0.02" in out and "holds  train.tuned: test_acc >= 0.9" in out
+    assert "final_loss 0.01571" in out and "holds  train.toy: final_loss < 0.02 (margin +0.004" in out
+    assert "holds  train.tuned: test_acc >= 0.9 (margin +0.07" in out
     assert "FAILS" not in out
 
 

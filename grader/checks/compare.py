@@ -134,8 +134,8 @@ def _structured(got: Any, expected: Any, leaf: Callable[[np.ndarray, np.ndarray]
         if g.size == e.size and np.squeeze(g).shape == np.squeeze(e).shape and np.all(np.isfinite(g)):
             values = leaf(g.reshape(e.shape), e)
             if values.ok:
-                return Comparison(False, f"the values are right, but the shape is {g.shape} where {e.shape} is expected "
-                                         "(an axis of length 1 too many or too few)", values.max_abs_error, values.max_rel_error,
+                return Comparison(False, f"the values are right, but the shape is {_bare(g.shape)} where {_bare(e.shape)} is "
+                                         "expected (an axis of length 1 too many or too few)", values.max_abs_error, values.max_rel_error,
                                   values.rel_error, problem="shape", singleton=True)
         return Comparison(False, f"wrong shape: expected {_shape(e.shape)}, got {_shape(g.shape)}", problem="shape")
     if not np.all(np.isfinite(g)):
@@ -176,12 +176,16 @@ def _allclose(g: np.ndarray, e: np.ndarray, tolerance: Tolerance) -> Comparison:
     max_abs = float(abs_err.max()) if abs_err.size else 0.0
     # the relative error where the absolute error is largest; none against an expected 0
     worst = np.unravel_index(int(np.argmax(abs_err)), abs_err.shape) if abs_err.size else None
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"):
         max_rel = float(abs_err[worst] / abs(e[worst])) if worst is not None and e[worst] != 0 else None
     ok = bool(np.all(abs_err <= tolerance.atol + tolerance.rtol * np.abs(e)))
     relative = f", relative {max_rel:.3g}" if max_rel is not None else ""
     message = "matches" if ok else f"values differ (largest absolute error {max_abs:.3g}{relative})"
     return Comparison(ok, message, max_abs, max_rel, problem=None if ok else "values")
+
+
+def _bare(shape: tuple) -> str:
+    return "()" if shape == () else str(shape)
 
 
 def _shape(shape: tuple) -> str:

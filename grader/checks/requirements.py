@@ -82,6 +82,36 @@ def holds(tree: ast.Expression, values: Mapping[str, Any]) -> bool:
     raise RelationError(f"the requirement is not a comparison (it gives {result!r})")
 
 
+def margin(tree: ast.Expression, values: Mapping[str, Any]) -> float | None:
+    """How far the values are from making the requirement fail (positive: it holds with that much to
+    spare; negative: it fails by that much), for comparisons of numbers joined by and/or/not; None for
+    a requirement that is not of that kind."""
+    return _margin(tree.body, values)
+
+
+def _margin(node: ast.AST, values: Mapping[str, Any]) -> float | None:
+    if isinstance(node, ast.BoolOp):
+        parts = [_margin(v, values) for v in node.values]
+        if any(p is None for p in parts):
+            return None
+        return min(parts) if isinstance(node.op, ast.And) else max(parts)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        inner = _margin(node.operand, values)
+        return None if inner is None else -inner
+    if isinstance(node, ast.Compare):
+        gaps = []
+        left = _eval(node.left, values)
+        for op, right_node in zip(node.ops, node.comparators):
+            right = _eval(right_node, values)
+            if not isinstance(op, tuple(_COMPARE)):
+                return None
+            a, b = _number(left), _number(right)
+            gaps.append(b - a if isinstance(op, (ast.Lt, ast.LtE)) else a - b)
+            left = right
+        return min(gaps)
+    return None
+
+
 def _eval(node: ast.AST, values: Mapping[str, Any]) -> Any:
     if isinstance(node, ast.Constant):
         return node.value

@@ -12,6 +12,7 @@ from rich.table import Table
 from ..checks.scorer import Scorer
 from ..errors import ExpressionError, ManifestError, ReferenceError_, RubricError
 from ..manifest import load_manifest, validate_examples
+from ..margins import distractor_distances, requirement_margins
 from .common import ConfigError, load, out
 
 
@@ -50,7 +51,25 @@ def validate_command(rubric: str, examples: str | None, no_examples: bool, jobs:
         table.add_row(escape(result.name), escape(result.expected), escape(result.got),
                       "[green]yes[/]" if result.ok else "[red]NO[/]", escape(result.problem))
     out.print(table)
+    _print_margins(assignment, results)
     failed = [r for r in results if not r.ok]
     out.print(f"rubric {assignment.rubric.id}: {assignment.rubric.max_points:g} points, references run; "
               f"{len(results) - len(failed)}/{len(results)} examples as the manifest says")
     sys.exit(1 if failed else 0)
+
+
+def _print_margins(assignment, results) -> None:
+    """How far the examples sit from each training threshold, and each distractor from the right answer."""
+    margins = [m for r in results if r.report is not None for m in requirement_margins(assignment, r.name, r.report)]
+    if margins:
+        out.print("[bold]training requirements[/] (margin: how far the measured figures are from failing; negative: fails by that much)")
+        for m in sorted(margins, key=lambda m: (m.check_id, m.margin)):
+            verdict = "met" if m.met else "not met"
+            out.print(f"  {m.check_id}  {escape(m.example)}: {verdict}, margin {m.margin:+.4g}  ({escape(m.require)})", soft_wrap=True)
+    distances = distractor_distances(assignment)
+    if distances:
+        out.print("[bold]distractors[/] (on the rubric's cases: told apart from the right answer on how many, the smallest difference)")
+        for d in distances:
+            smallest = f", smallest difference {d.smallest:.3g}" if d.smallest is not None else ""
+            warn = "  [yellow]never told apart: it can name nothing[/]" if d.told_apart == 0 else ""
+            out.print(f"  {d.check_id}: {d.told_apart} of {d.cases} cases{smallest}: {escape(d.message[:70])}{warn}", soft_wrap=True)
