@@ -32,6 +32,12 @@ class NamespaceSession:
 
     call_timeout = 0.0  # the student's own kernel: no limits here
 
+    def get_many(self, names: list[str]) -> dict[str, Outcome]:
+        return {name: self.get(name) for name in names}
+
+    def has(self, name: str, handle: int | None = None) -> bool:
+        return handle is None and callable(self.namespace.get(name))
+
     def call(self, name: str, args: list, kwargs: dict | None = None, timeout: float | None = None, keep: bool = False,
              handle: int | None = None, budget: float | None = None) -> Outcome:
         if keep or handle is not None or budget is not None:

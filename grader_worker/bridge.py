@@ -8,6 +8,7 @@ comparison and every score is computed in the grader's process.
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import json
 import sys
@@ -22,6 +23,8 @@ MIME = "application/vnd.dl-grader.reply+json"
 
 _modules: list[Any] = []
 _handles: dict[int, Any] = {}
+_shared: dict[str, Any] = {}  # data the grader sent once for this kernel, by content key; every use gets a copy
+SHARED = "__shared__"
 
 
 def serve(request_json: str) -> None:
@@ -90,6 +93,37 @@ def _reply(value: Any, keep: bool) -> dict:
     return {"ok": True, "value": wire.to_wire(value)}
 
 
+def _has(request: dict) -> dict:
+    """Whether the name (or the kept object's attribute) exists and can be called: asked before the grader
+    prepares a call's inputs, so that a missing function costs no data."""
+    try:
+        return {"ok": True, "value": callable(_target(request))}
+    except (LookupError, AttributeError):
+        return {"ok": True, "value": False}
+
+
+def _get_many(request: dict) -> dict:
+    """Several ``get`` requests in one round trip: {name: reply}."""
+    return {"ok": True, "many": {name: _get({"name": name}) for name in request["names"]}}
+
+
+def _data(value: Any) -> Any:
+    """Plain data from the grader, with its shared parts (sent once per kernel) filled in: copies, so
+    that code changing its inputs in place never changes what a later call receives."""
+    if isinstance(value, list):
+        return [_data(item) for item in value]
+    if isinstance(value, tuple):
+        return tuple(_data(item) for item in value)
+    if isinstance(value, dict):
+        if SHARED in value:
+            key = str(value[SHARED])
+            if "value" in value:
+                _shared[key] = value["value"]
+            return copy.deepcopy(_shared[key])
+        return {key: _data(item) for key, item in value.items()}
+    return value
+
+
 def _get(request: dict) -> dict:
     try:
         value = _target(request)
@@ -105,8 +139,8 @@ def _call(request: dict) -> dict:
         return {"ok": False, "missing": True}
     if not callable(function):
         return {"ok": False, "error": {"type": "TypeError", "message": f"{request.get('name') or request.get('attr')} is not callable"}}
-    args = wire.from_wire(request.get("args", []))
-    kwargs = wire.from_wire(request.get("kwargs", {}))
+    args = _decoded(request.get("args", []))
+    kwargs = _decoded(request.get("kwargs", {}))
     budget = request.get("budget")
     if budget:
         started = time.process_time()
@@ -242,8 +276,14 @@ def _update(request: dict) -> dict:
         target = getattr(_handles[int(request["handle"])], request["attr"])
     except (KeyError, AttributeError):
         return {"ok": False, "missing": True}
-    target.update(wire.from_wire(request["value"]))
+    target.update(_decoded(request["value"]))
     return {"ok": True, "value": None}
 
 
-_HANDLERS = {"load_modules": _load_modules, "get": _get, "call": _call, "seed": _seed, "update": _update}
+def _decoded(data: Any) -> Any:
+    """``wire.from_wire`` of the grader's data, its shared parts filled in (``_data``)."""
+    return _data(wire.from_wire(data))
+
+
+_HANDLERS = {"load_modules": _load_modules, "get": _get, "get_many": _get_many, "has": _has, "call": _call, "seed": _seed,
+             "update": _update}

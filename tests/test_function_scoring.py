@@ -54,6 +54,14 @@ class FakeProcess:
             return Outcome(handle=handle)
         return Outcome(value=wire.from_wire(wire.to_wire(value)))
 
+    def has(self, name, handle=None):  # (not logged: a question, not a call)
+        if handle is not None:
+            return callable(getattr(self.objects.get(handle), name, None))
+        return callable(self.namespace.get(name))
+
+    def get_many(self, names):
+        return {name: self.get(name) for name in names}
+
     def get(self, name, keep=False):
         self.log.append(("get", name))
         if name not in self.namespace:

@@ -116,6 +116,8 @@ class FunctionChecker:
 
     def score(self, check: FunctionCheck, name: str, work: StudentWork, base: CheckResult) -> CheckResult:
         same = comparator(check)
+        if not work.has(check.instance.class_ if check.instance else name):  # before any case is prepared
+            return base.model_copy(update=dict(status="failed", message=_missing(check, name, work), feedback=check.feedback.failed))
         cases = self.cases(check)
         tally = _Tally()
         for case in cases:

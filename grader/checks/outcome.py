@@ -40,6 +40,13 @@ class StudentProcess(Protocol):
     def get(self, name: str, keep: bool = False) -> Outcome:
         """The value of a top-level name (``missing`` when there is none)."""
 
+    def get_many(self, names: list[str]) -> dict[str, Outcome]:
+        """Several values in one request."""
+
+    def has(self, name: str, handle: int | None = None) -> bool:
+        """Whether a callable ``name`` exists (a method of a kept object, with ``handle``), before its
+        inputs are prepared."""
+
     def call(self, name: str, args: list, kwargs: dict | None = None, timeout: float | None = None, keep: bool = False,
              handle: int | None = None, budget: float | None = None) -> Outcome:
         """``name(*args, **kwargs)``, or with ``handle`` the method ``name`` of a kept object; ``keep``: hold the

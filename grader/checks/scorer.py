@@ -84,6 +84,7 @@ class Scorer:
 
     def score(self, work: StudentWork, manual: Mapping[str, float | tuple[float, str]] | None = None) -> list[QuestionResult]:
         manual = manual or {}
+        work.prefetch(list(self.answer_checks))
         training = TrainingChecker(self.rubric, self.functions, work)
         results: dict[int, CheckResult] = {}
         ordered = [(q, c) for q in self.rubric.questions for c in q.checks]

@@ -83,6 +83,8 @@ class ExperimentRun:
         parent = self.step(step.of) if step.of else None
         if parent is not None and parent.handle is None:
             raise MetricFailure(f"{_what(step)}: the object from {step.of} could not be kept in the student's process", "error")
+        if not self.work.has(step.call, parent.handle if parent is not None else None):
+            raise MetricFailure(self._missing(step))  # (before its inputs are prepared and sent)
         budget = self.experiment.time_budget
         remaining = budget - self.spent
         if remaining < 1:

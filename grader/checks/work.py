@@ -32,6 +32,16 @@ class StudentWork:
             self._cache[name] = self._answer(name)
         return self._cache[name]
 
+    def prefetch(self, names: list[str]) -> None:
+        """Ask the student's process for every answer not in an answers file, in one round trip."""
+        wanted = [name for name in names if name not in self.answers and name not in self._cache]
+        if self.process is not None and len(wanted) > 1:
+            self._cache.update(self.process.get_many(wanted))
+
+    def has(self, name: str, handle: int | None = None) -> bool:
+        """Whether the student's code has a callable ``name`` (asked before preparing a call's inputs)."""
+        return self.process is not None and self.process.has(name, handle)
+
     def _answer(self, name: str) -> Outcome:
         if name in self.answers:
             value = self.answers[name]

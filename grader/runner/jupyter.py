@@ -117,7 +117,7 @@ class VerifiedClient(AsyncKernelClient):
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.budget = ByteBudget()
-        self._monitors: dict[str, zmq.Socket] = {}
+        self._monitors: dict[str, tuple[zmq.Socket, zmq.Socket]] = {}  # channel: (monitor socket, a plain view of it)
 
     def _create_connected_socket(self, channel: str, identity: bytes | None = None) -> zmq.Socket:
         """jupyter_client's socket, refusing any message over MAX_MESSAGE_BYTES (zmq drops the connection
@@ -128,13 +128,13 @@ class VerifiedClient(AsyncKernelClient):
         if identity:
             sock.identity = identity
         monitor = sock.get_monitor_socket(zmq.EVENT_DISCONNECTED)
-        self._monitors[channel] = zmq.Socket.shadow(monitor.underlying)
+        self._monitors[channel] = (monitor, zmq.Socket.shadow(monitor.underlying))
         sock.connect(self._make_url(channel))
         return sock
 
     def stop_channels(self) -> None:  # noqa: D102
         super().stop_channels()
-        for monitor in self._monitors.values():
+        for monitor, _view in self._monitors.values():
             monitor.close(linger=0)
         self._monitors.clear()
 
@@ -155,10 +155,10 @@ class VerifiedClient(AsyncKernelClient):
         """How many connections to the kernel zmq dropped since the last call (for a message over the size
         limit); each such channel is connected afresh, so that later requests are answered."""
         count = 0
-        for channel, monitor in list(self._monitors.items()):
+        for channel, (_monitor, view) in list(self._monitors.items()):
             events = 0
-            while monitor.poll(0):
-                monitor.recv_multipart()
+            while view.poll(0):
+                view.recv_multipart()
                 events += 1
             if events:
                 count += events
@@ -171,7 +171,7 @@ class VerifiedClient(AsyncKernelClient):
         if old is None:
             return
         old.close()
-        self._monitors.pop(channel).close(linger=0)
+        self._monitors.pop(channel)[0].close(linger=0)
         setattr(self, attribute, None)
         getattr(self, f"{channel}_channel").start()
 

@@ -8,6 +8,7 @@ talks over IPC sockets in a private folder, never TCP. A kernel is never reused 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import tempfile
@@ -22,7 +23,7 @@ from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 from grader_worker import wire
-from grader_worker.bridge import MIME
+from grader_worker.bridge import MIME, SHARED
 
 from ..checks.outcome import Outcome
 from ..errors import InfrastructureError
@@ -68,6 +69,7 @@ class KernelSession:
         self.client: CappedClient | None = None
         self.dead = False
         self._oom_kills = 0
+        self._sent: set[str] = set()  # the shared data this kernel holds (by key)
         self.deadline: float | None = None
         self._dropped = 0
 
@@ -95,6 +97,7 @@ class KernelSession:
         raise InfrastructureError(f"the Jupyter kernel did not start: {last}")
 
     def _start_kernel(self) -> None:
+        self._sent = set()
         km = SandboxedKernelManager(transport="ipc", ip=str(self.sandbox.ipc_dir / "kernel"))
         km.sandbox = self.sandbox
         km.connection_file = str(self.sandbox.ipc_dir / "kernel.json")
@@ -260,17 +263,31 @@ class KernelSession:
     def get(self, name: str, keep: bool = False) -> Outcome:
         return self._request({"op": "get", "name": name, "keep": keep}, timeout=self.call_timeout, where=f"reading {name}")
 
+    def get_many(self, names: list[str]) -> dict[str, Outcome]:
+        """Several names in one round trip (what a rubric's value checks ask for)."""
+        reply = self._request({"op": "get_many", "names": list(names)}, timeout=self.call_timeout, where="reading the answers",
+                              parse=lambda raw: raw if isinstance(raw, dict) and isinstance(raw.get("many"), dict) else _outcome(raw))
+        if isinstance(reply, Outcome):  # no usable answer to the request: each name is asked for on its own
+            return {}
+        return {name: _outcome(reply["many"][name]) for name in names if name in reply["many"]}
+
+    def has(self, name: str, handle: int | None = None) -> bool:
+        """Whether the student's code has a callable ``name`` (a method of a kept object, with ``handle``)."""
+        request: dict[str, Any] = {"op": "has"}
+        request.update({"handle": handle, "attr": name} if handle is not None else {"name": name})
+        reply = self._request(request, timeout=self.call_timeout, where=f"looking for {name}")
+        return not reply.ok or reply.value is not False  # (when in doubt, the call itself says why)
+
     def call(self, name: str, args: list, kwargs: dict | None = None, timeout: float | None = None,
              keep: bool = False, handle: int | None = None, budget: float | None = None) -> Outcome:
-        request: dict[str, Any] = {"op": "call", "args": wire.to_wire(list(args), limit=SENT_LIMIT),
-                                   "kwargs": wire.to_wire(kwargs or {}, limit=SENT_LIMIT), "keep": keep}
+        request: dict[str, Any] = {"op": "call", "args": self._shipped(list(args)), "kwargs": self._shipped(kwargs or {}), "keep": keep}
         request.update({"handle": handle, "attr": name} if handle is not None else {"name": name})
         if budget is not None:
             request["budget"] = budget
         return self._request(request, timeout=timeout or self.call_timeout, where=f"calling {name}")
 
     def update(self, handle: int, attr: str, value: Any, timeout: float | None = None) -> Outcome:
-        request = {"op": "update", "handle": handle, "attr": attr, "value": wire.to_wire(value, limit=SENT_LIMIT)}
+        request = {"op": "update", "handle": handle, "attr": attr, "value": self._shipped(value)}
         return self._request(request, timeout=timeout or self.call_timeout, where=f"setting {attr}")
 
     def seed(self, seed: int, threads: int = 1) -> Outcome:
@@ -280,7 +297,13 @@ class KernelSession:
         return [f"{event.where}: {event.message.removeprefix('import failed: ')}" for event in self.events
                 if event.message.startswith("import failed")]
 
-    def _request(self, request: dict, timeout: float, where: str) -> Outcome:
+    def _shipped(self, value: Any) -> Any:
+        """``value`` as plain data, each large array sent once per kernel (the bridge keeps it and hands
+        every later call a copy): a class's training data is not encoded and sent again for every step."""
+        encoded = wire.to_wire(value, limit=SENT_LIMIT)
+        return _share(encoded, self._sent)
+
+    def _request(self, request: dict, timeout: float, where: str, parse: Any = None) -> Any:
         if self.dead or self.client is None:
             return Outcome(error={"type": "KernelDied", "message": "the student's kernel is no longer running (see the run log)"})
         code = f"__import__('grader_worker.bridge', fromlist=['serve']).serve({json.dumps(json.dumps(request))})"
@@ -298,7 +321,24 @@ class KernelSession:
         if not replies:
             message = new_events[0].message if new_events else "no reply from the student's kernel"
             return Outcome(error={"type": "NoReply", "message": message})
-        return _outcome(replies[-1])
+        return (parse or _outcome)(replies[-1])
+
+
+SHARED_BYTES = 64 * 1024  # arrays larger than this (as sent) travel once per kernel
+
+
+def _share(data: Any, sent: set[str]) -> Any:
+    if isinstance(data, list):
+        return [_share(item, sent) for item in data]
+    if isinstance(data, dict):
+        if set(data) == {wire.ARRAY} and len(data[wire.ARRAY]) > SHARED_BYTES:
+            key = hashlib.sha1(data[wire.ARRAY].encode("ascii")).hexdigest()
+            if key in sent:
+                return {SHARED: key}
+            sent.add(key)
+            return {SHARED: key, "value": data}
+        return {key: _share(item, sent) for key, item in data.items()}
+    return data
 
 
 def _outcome(reply: Any) -> Outcome:
