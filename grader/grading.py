@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 import traceback
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -66,21 +67,40 @@ def grade_staged(staged: Staged, assignment: Assignment, *, name: str, path: Pat
         session = KernelSession(submission.folder, cell_timeout=limits.cell_timeout, call_timeout=limits.call_timeout,
                                 output_limit=limits.output_kb * 1024, slot=slot, use_bwrap=sandbox, zygote=zygote,
                                 memory_mb=limits.memory_mb, disk_mb=limits.disk_mb, total_timeout=limits.total_timeout)
+    timings: dict[str, float] = {}
     try:
         if session is not None:
-            session.start()
-            for notebook_path in submission.notebooks:
-                notebook = read_notebook(notebook_path, events, where=notebook_path.relative_to(submission.folder).as_posix())
-                if notebook is not None:
-                    session.run_notebook(notebook)
-            if submission.modules:
-                session.load_modules(submission.modules)
-        questions = scorer.score(StudentWork(answers, session), manual)
+            with _timed(timings, "kernel_start"):
+                session.start()
+            with _timed(timings, "cells"):
+                for notebook_path in submission.notebooks:
+                    notebook = read_notebook(notebook_path, events, where=notebook_path.relative_to(submission.folder).as_posix())
+                    if notebook is not None:
+                        session.run_notebook(notebook)
+                if submission.modules:
+                    session.load_modules(submission.modules)
+        with _timed(timings, "scoring"):
+            questions = scorer.score(StudentWork(answers, session), manual, timings)
     finally:
         if session is not None:
             events += session.events
-            session.close()
-    return _report(name, path, assignment, questions, events)
+            with _timed(timings, "reset"):
+                session.close()
+    training = sum(c.seconds or 0 for q in questions for c in q.checks if c.kind == "training")
+    timings["training"] = round(training, 4)
+    timings["checks"] = round(max(0.0, timings.pop("scoring") - training), 4)
+    report = _report(name, path, assignment, questions, events)
+    report.timings = {**staged.timings, **timings}
+    return report
+
+
+@contextmanager
+def _timed(timings: dict[str, float], stage: str):
+    started = time.monotonic()
+    try:
+        yield
+    finally:
+        timings[stage] = round(timings.get(stage, 0.0) + time.monotonic() - started, 4)
 
 
 def _report(name: str, path: Path | str, assignment: Assignment, questions: list, events: list[RunEvent]) -> Report:

@@ -90,6 +90,9 @@ class Report(BaseModel):
     graded_at: str = Field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
     grader_version: str = ""
     late: Late | None = Field(None, description="The late penalty, when a late policy was applied.")
+    timings: dict[str, float] = Field(default_factory=dict, description="Seconds per stage: staging, kernel_start, cells "
+                                      "(notebooks and module imports), checks, training, reset (where each happened); "
+                                      "student_training: the CPU seconds of the student's own training steps.")
     code: str | None = Field(None, exclude=True, description="The submission's code, for the class's similarity "
                              "report (grader.similarity); never written to report.json or the cache.")
 

@@ -82,7 +82,10 @@ class Scorer:
         """The student's inputs of each case of a function check."""
         return [(case.args, case.kwargs) for case in self.function_checks.cases(check)]
 
-    def score(self, work: StudentWork, manual: Mapping[str, float | tuple[float, str]] | None = None) -> list[QuestionResult]:
+    def score(self, work: StudentWork, manual: Mapping[str, float | tuple[float, str]] | None = None,
+              timings: dict[str, float] | None = None) -> list[QuestionResult]:
+        """The questions' results; ``timings`` gets ``student_training``: the CPU seconds the student's own
+        training steps took (what the grader's overhead on a training class is measured against)."""
         manual = manual or {}
         work.prefetch(list(self.answer_checks))
         training = TrainingChecker(self.rubric, self.functions, work)
@@ -104,6 +107,8 @@ class Scorer:
             result.seconds = round(time.monotonic() - started, 4)
             results[id(check)] = result
         results.update(apply_groups([(check, results[id(check)]) for _, check in ordered]))
+        if timings is not None:
+            timings["student_training"] = round(sum(run.spent for run in training.runs.values()), 4)
         questions = []
         for question in self.rubric.questions:
             checks = [results[id(check)] for check in question.checks]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import time
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Iterable
@@ -33,6 +34,7 @@ class Staged:
 
     folder: Path
     events: list[RunEvent] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)  # seconds spent making it (reported with the grading)
 
     def files(self) -> list[str]:
         """Relative POSIX paths of every file, sorted."""
@@ -53,6 +55,7 @@ def stage(source: Path, into: Path, *, exclude: Iterable[Path] = ()) -> Staged:
     own outputs); they are left out and listed in an info event. Hidden entries (names starting with a
     dot: ``.git``, ``.github``) and caches are left out the same way.
     """
+    started = time.monotonic()
     source = Path(source)
     staged = Staged(Path(into))
     staged.folder.mkdir(mode=0o755)
@@ -74,6 +77,7 @@ def stage(source: Path, into: Path, *, exclude: Iterable[Path] = ()) -> Staged:
                                         + (f" and {len(hidden) - 20} more" if len(hidden) > 20 else "")))
     else:
         staged.events.append(_event(source.name, "error", f"{_kind(mode)}: not graded (links are never followed)"))
+    staged.timings["staging"] = round(time.monotonic() - started, 4)
     return staged
 
 
@@ -175,12 +179,12 @@ def _event(where: str, kind: str, message: str) -> RunEvent:
 def pack(staged: Staged) -> dict[str, Any]:
     """A staged submission as plain data: its files' bytes and its events (what a dask task carries)."""
     files = {relative: (staged.folder / relative).read_bytes() for relative in staged.files()}
-    return {"files": files, "events": [event.model_dump() for event in staged.events]}
+    return {"files": files, "events": [event.model_dump() for event in staged.events], "timings": staged.timings}
 
 
 def unpack(packed: dict[str, Any], into: Path) -> Staged:
     """A packed submission written out as a staged folder; a path that would leave it is refused."""
-    staged = Staged(Path(into), [RunEvent.model_validate(e) for e in packed.get("events", [])])
+    staged = Staged(Path(into), [RunEvent.model_validate(e) for e in packed.get("events", [])], dict(packed.get("timings", {})))
     staged.folder.mkdir(mode=0o755)
     os.chmod(staged.folder, 0o755)
     for relative, data in packed["files"].items():
