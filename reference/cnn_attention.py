@@ -186,6 +186,15 @@ def self_attention_identity_softmax_columns(x):
     return softmax_rows((xc @ xc.T).T).T @ xc
 
 
+def self_attention_identity_unstable(x):
+    """Mistake: the softmax as exp(S) / sum exp(S), without subtracting each row's maximum: NaN in every
+    row with a score above about 709 (where exp overflows), right elsewhere."""
+    xc = vec(np.asarray(x, dtype=np.float64)).reshape(-1, 1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        e = np.exp(xc @ xc.T)
+        return (e / e.sum(axis=1, keepdims=True)) @ xc
+
+
 # ---- C5: learning-rate sweep for a digits CNN -------------------------------------------------
 
 
@@ -308,6 +317,7 @@ RUBRIC_FUNCTIONS = {f.__name__: f for f in (
     self_attention_identity,
     self_attention_identity_row_major,
     self_attention_identity_softmax_columns,
+    self_attention_identity_unstable,
     seq2seq_array,
     seq2seq_public,
     digits_array,

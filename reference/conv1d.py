@@ -47,6 +47,35 @@ def sgd_step(param, grad, learning_rate):
     return np.asarray(param, dtype=float) - learning_rate * np.asarray(grad, dtype=float)
 
 
+# ---- known mistakes, for naming them in a hand-in (rubric distractors): same signatures ----------
+
+
+def conv1d_forward_no_bias(x, w, b):
+    """Mistake: the bias left out, y_i = sum_j w_j x_{i+j}."""
+    return conv1d_forward(x, w, 0.0)
+
+
+def squared_error_mean(y_hat, y):
+    """Mistake: the mean over the outputs where the sheet sums, L = 1/2 mean (y - y_hat)^2.
+
+    (The mean without the 1/2 equals the sheet's loss for two outputs: no claim can be made about it.)
+    """
+    diff = np.asarray(y_hat, dtype=float) - np.asarray(y, dtype=float)
+    return 0.5 * float(np.mean(diff * diff))
+
+
+def squared_error_grad_mean(y_hat, y):
+    """Mistake: the gradient of the mean loss, (y_hat - y) / n."""
+    diff = np.asarray(y_hat, dtype=float) - np.asarray(y, dtype=float)
+    return diff / diff.size
+
+
+def conv1d_backward_mean_db(x, w, b, dy):
+    """Mistake: dL/db as the mean of dL/dy; the bias feeds every output, so its gradient is their sum."""
+    dx, dw, _ = conv1d_backward(x, w, b, dy)
+    return dx, dw, float(np.mean(np.asarray(dy, dtype=float)))
+
+
 # What a rubric may call (grader.references): the checks' references, their known mistakes, transforms and data.
 RUBRIC_FUNCTIONS = {f.__name__: f for f in (
     conv1d_forward,
@@ -54,6 +83,10 @@ RUBRIC_FUNCTIONS = {f.__name__: f for f in (
     squared_error,
     squared_error_grad,
     sgd_step,
+    conv1d_forward_no_bias,
+    squared_error_mean,
+    squared_error_grad_mean,
+    conv1d_backward_mean_db,
     digits_array,
     shifted_digits_array,
     digits_public,

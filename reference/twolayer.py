@@ -167,17 +167,38 @@ def random_params(input_size, hidden_size, output_size, seed, std=0.5):
             "b2": std * rng.standard_normal(output_size)}
 
 
-NET_VARIANTS = ("full", "half", "no_reg", "no_reg_grad", "no_relu_grad", "grads_not_averaged")
+def with_random_biases(params, seed, std=0.5):
+    """A copy of ``params`` with random biases b1, b2 (the toy net's are zero, and a zero bias hides
+    every mistake made with a bias: regularising it, say)."""
+    rng = np.random.default_rng(int(seed))
+    out = {k: np.array(v, dtype=np.float64) for k, v in params.items()}
+    out["b1"] = std * rng.standard_normal(out["b1"].shape)
+    out["b2"] = std * rng.standard_normal(out["b2"].shape)
+    return out
+
+
+def with_large_scores(params, shift=1000.0):
+    """A copy of ``params`` whose class scores are all about ``shift`` larger (b2 + shift).
+
+    The softmax does not change when every score of a row moves by the same amount, so the right loss
+    and gradients are those of ``params``; but exp(score) overflows above about 709, so a softmax that
+    does not subtract each row's maximum first gives NaN or infinity here.
+    """
+    out = {k: np.array(v, dtype=np.float64) for k, v in params.items()}
+    out["b2"] = out["b2"] + float(shift)
+    return out
+
+
+NET_VARIANTS = ("full", "half", "no_reg", "no_reg_grad", "no_relu_grad", "grads_not_averaged",
+                "reg_biases", "half_reg_biases", "unstable_softmax", "relu_mask_from_grad")
 
 
 def net_loss(params, X, y=None, reg=0.0, variant="full"):
     """TwoLayerNet.loss as a function of the params: the scores when y is None, else (loss, grads).
 
     ``variant`` names a convention or a known mistake, for recognising it in a hand-in:
-    "full" reg * sum(W^2) (the sheet's); "half" 0.5 * reg * sum(W^2) (accepted);
-    "no_reg" regularisation left out of loss and gradients; "no_reg_grad" in the loss but not in the
-    gradients; "no_relu_grad" the ReLU's mask forgotten in the backward pass; "grads_not_averaged"
-    the data gradients summed over the batch instead of averaged.
+    "full" reg * sum(W^2) (the sheet's); "half" 0.5 * reg * sum(W^2) (accepted); every other variant
+    is one mistake of the catalogue in ``net_with_mistake``.
     """
     if variant not in NET_VARIANTS:
         raise ValueError(f"variant must be one of {NET_VARIANTS}, not {variant!r}")
@@ -188,27 +209,64 @@ def net_loss(params, X, y=None, reg=0.0, variant="full"):
     y = np.asarray(y).astype(int)
     if variant in ("full", "half"):
         return loss_and_grads(X, y, params, reg, reg_convention=variant)
-    loss, grads = loss_and_grads(X, y, params, 0.0 if variant == "no_reg" else reg)
-    if variant == "no_reg_grad":
-        grads["W1"] = grads["W1"] - 2 * reg * params["W1"]
-        grads["W2"] = grads["W2"] - 2 * reg * params["W2"]
-    elif variant == "no_relu_grad":
-        N = X.shape[0]
-        z1 = X @ params["W1"] + params["b1"]
-        z2 = np.maximum(0.0, z1) @ params["W2"] + params["b2"]
-        probs = np.exp(z2 - z2.max(axis=1, keepdims=True))
-        probs /= probs.sum(axis=1, keepdims=True)
-        probs[np.arange(N), y] -= 1.0
-        dz1 = (probs / N) @ params["W2"].T                 # no (z1 > 0) mask
-        grads["W1"] = X.T @ dz1 + 2 * reg * params["W1"]
-        grads["b1"] = dz1.sum(axis=0)
-    elif variant == "grads_not_averaged":
-        N = X.shape[0]
-        for name in ("W1", "W2"):
-            grads[name] = (grads[name] - 2 * reg * params[name]) * N + 2 * reg * params[name]
-        for name in ("b1", "b2"):
-            grads[name] = grads[name] * N
-    return loss, grads
+    return net_with_mistake(X, y, params, reg, variant)
+
+
+def net_with_mistake(X, y, params, reg, mistake):
+    """The net's loss and gradients as a student writes them, with one known mistake made on the line
+    where students make it (the mistake catalogue; the right version is ``loss_and_grads``):
+
+    "no_reg"              the regularisation term left out of the loss and the gradients
+    "no_reg_grad"         in the loss, but not in the weight gradients (the loss alone without it is
+                          "no_reg" too: a loss check sees only the loss)
+    "reg_biases"          b1 and b2 regularised like W1 and W2 (the "bias trick": biases folded into W),
+                          in the loss and the bias gradients; "half_reg_biases" the same in the 0.5 convention
+    "unstable_softmax"    exp of the raw scores, without subtracting each row's maximum: NaN or infinity
+                          once a score passes about 709
+    "no_relu_grad"        the backward pass skips the ReLU
+    "relu_mask_from_grad" the ReLU mask taken from the upstream gradient (dhidden > 0) instead of the
+                          hidden pre-activation
+    "grads_not_averaged"  the data gradients summed over the batch instead of averaged
+    Returns (loss, grads) like ``loss_and_grads``.
+    """
+    W1, b1, W2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]
+    N = X.shape[0]
+    c = 0.5 * reg if mistake == "half_reg_biases" else reg
+    regularised = ["W1", "W2", "b1", "b2"] if mistake in ("reg_biases", "half_reg_biases") else ["W1", "W2"]
+
+    # forward
+    z1 = X @ W1 + b1
+    a1 = np.maximum(0.0, z1)
+    z2 = a1 @ W2 + b2
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        if mistake == "unstable_softmax":
+            exp_scores = np.exp(z2)                                       # overflows for scores above ~709
+        else:
+            exp_scores = np.exp(z2 - z2.max(axis=1, keepdims=True))
+        probs = exp_scores / exp_scores.sum(axis=1, keepdims=True)
+        loss = -np.log(probs[np.arange(N), y]).mean()
+    if mistake != "no_reg":
+        loss += c * sum(np.sum(params[name] ** 2) for name in regularised)
+
+    # backward
+    dz2 = probs.copy()
+    dz2[np.arange(N), y] -= 1.0
+    if mistake != "grads_not_averaged":
+        dz2 /= N
+    grads = {"W2": a1.T @ dz2, "b2": dz2.sum(axis=0)}
+    da1 = dz2 @ W2.T
+    if mistake == "no_relu_grad":
+        dz1 = da1                                                         # no mask at all
+    elif mistake == "relu_mask_from_grad":
+        dz1 = da1 * (da1 > 0)                                             # mask from the wrong tensor
+    else:
+        dz1 = da1 * (z1 > 0)
+    grads["W1"] = X.T @ dz1
+    grads["b1"] = dz1.sum(axis=0)
+    if mistake not in ("no_reg", "no_reg_grad"):
+        for name in regularised:
+            grads[name] = grads[name] + 2 * c * params[name]
+    return float(loss), grads
 
 
 def net_predict(params, X):
@@ -241,6 +299,8 @@ RUBRIC_FUNCTIONS = {f.__name__: f for f in (
     net_loss,
     net_predict,
     random_params,
+    with_random_biases,
+    with_large_scores,
     toy,
     mlp_structure,
     state_dict_structure,

@@ -84,7 +84,7 @@ def test_check_exit_codes(tmp_path, root):
 def test_validate_passes_for_conv1d(root):
     result = CliRunner().invoke(main, ["validate", str(root / "rubrics/conv1d.yaml"), "--jobs", "2"])
     assert result.exit_code == 0, result.output
-    assert "11/11 examples as the manifest says" in result.output
+    assert "13/13 examples as the manifest says" in result.output
 
 
 def test_validate_fails_when_an_example_scores_differently(tmp_path, root):

@@ -5,7 +5,10 @@ forgotten bias) or another accepted convention (0.5 * reg * sum(W^2)). When a st
 against the truth, each distractor's output on the same input is compared with it; a match names the
 mistake and earns the distractor's credit. A distractor makes a claim only where its output differs
 from the right answer on that input: for a symmetric kernel flipping changes nothing, so a student
-who flipped cannot be told apart there, and nothing is said.
+who flipped cannot be told apart there, and nothing is said. A mistake that overflows (a softmax
+without the row maximum subtracted, on large scores) is recognised by where it overflows: an answer
+with NaN or infinity in the very places the distractor's output has them (either kind), and matching
+elsewhere, matches it.
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
-from .compare import Comparator
+import numpy as np
+
+from .compare import AnswerFormatError, Comparator, as_numeric
 from ..rubric import Distractor
 
 
@@ -51,9 +56,22 @@ def detect(got: Any, truth: Any, candidates: Iterable[tuple[Distractor, Callable
             value = output()
         except Exception:  # noqa: BLE001 - a detector that does not apply here says nothing
             continue
-        if distinguishable(value, truth, same) and same(got, value).ok:
+        if distinguishable(value, truth, same) and (same(got, value).ok or _non_finite_alike(got, value, same)):
             return Detection(distractor)
     return None
+
+
+def _non_finite_alike(got: Any, value: Any, same: Comparator) -> bool:
+    """Whether a distractor's output with NaN or infinity, and the student's answer, are non-finite in the
+    same places and match elsewhere (single arrays or numbers only: a structured output makes no claim)."""
+    try:
+        g, v = as_numeric(got), as_numeric(value)
+    except AnswerFormatError:
+        return False
+    bad = ~np.isfinite(v)
+    if g.shape != v.shape or not bad.any() or not np.array_equal(bad, ~np.isfinite(g)):
+        return False
+    return same(np.where(bad, 0.0, g), np.where(bad, 0.0, v)).ok
 
 
 def told_apart(truth: Any, candidates: Iterable[tuple[Distractor, Callable[[], Any]]], same: Comparator) -> bool:
