@@ -60,7 +60,7 @@ RIGHT = [("twolayer", "all_right"), ("twolayer", "half_convention"), ("conv1d", 
          ("cnn_attention", "all_right_files"), ("backprop_conv2d", "all_right")]
 
 # A hidden check's message: the count, a problem from the fixed vocabulary, then the named mistake.
-HIDDEN = re.compile(r"^\d+ of \d+ hidden cases failed: does not match on the hidden inputs "
+HIDDEN = re.compile(r"^\d+ of \d+ hidden cases failed( \([\d.]+ of \d+ points?, per case\))?: does not match on the hidden inputs "
                     r"\((wrong values|NaN or infinity)\)\. (?P<mistake>.+)$")
 
 
@@ -130,9 +130,9 @@ def test_regularised_biases_are_right_where_the_biases_are_zero():
     # the toy net's biases are zero: the bias trick is right there, and no claim is made on that case
     report = graded("twolayer", "reg_biases")
     loss = report.check("loss.public")
-    assert loss.score == pytest.approx(1 / 3) and loss.message.startswith("1/3 cases passed; case 2 ")
+    assert loss.score == pytest.approx(1 / 3) and loss.message.startswith("1/3 cases passed (0.333 of 1 point, per case); case 2 ")
     for name in ("grad_b1", "grad_b2"):
-        assert report.check(f"{name}.public").message.startswith("1/2 cases passed; case 2 ")
+        assert report.check(f"{name}.public").message.startswith("1/2 cases passed (0.5 of 1 point, per case); case 2 ")
         assert report.check(f"{name}.hidden").score == 0
     for name in ("grad_W1", "grad_W2"):  # the weight gradients are right
         assert report.check(f"{name}.public").score == 1 and report.check(f"{name}.hidden").score == 1
@@ -141,9 +141,9 @@ def test_regularised_biases_are_right_where_the_biases_are_zero():
 def test_an_unstable_softmax_fails_only_the_large_score_cases():
     report = graded("twolayer", "unstable_softmax")
     public, hidden = report.check("loss.public"), report.check("loss.hidden")
-    assert public.score == pytest.approx(2 / 3) and public.message.startswith("2/3 cases passed; case 3 ")
+    assert public.score == pytest.approx(2 / 3) and public.message.startswith("2/3 cases passed (0.667 of 1 point, per case); case 3 ")
     assert "contains NaN or infinity" in public.message
-    assert hidden.score == pytest.approx(0.8) and hidden.message.startswith("1 of 5 hidden cases failed: ")
+    assert hidden.score == pytest.approx(0.8) and hidden.message.startswith("1 of 5 hidden cases failed (0.8 of 1 point, per case): ")
     assert "(NaN or infinity)" in hidden.message
     attention = graded("cnn_attention", "unstable_softmax")
     assert attention.check("self_attention_identity.public").score == pytest.approx(0.5)
