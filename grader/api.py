@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
 from .assignment import Assignment, load_assignment
-from .cache import ReportCache, cache_key
+from .cache import ReportCache, cache_key, submission_key
 from .executors import Job, executor_for
-from .grading import grade_with_retry, not_gradable
+from .grading import grade_with_retry, not_gradable, rescore_staged
+from .transcripts import NO_CODE
 from .late import LateSubmissions
 from .report import Report
 from .reporters import CLASS_FORMATS, DEFAULT_FORMATS, ROSTER_FORMATS, write_class, write_submission
@@ -64,7 +65,9 @@ class ClassResult:
     skipped: list[Skipped] = field(default_factory=list)
     out: Path | None = None
     late: LateSubmissions | None = None
-    cached: int = 0
+    cached: int = 0  # unchanged: the earlier report as it was
+    rescored: int = 0  # scored again from a transcript, no student code run
+    run: int = 0  # run (again)
     roster: Roster | None = None
 
     @property
@@ -89,7 +92,8 @@ def grade_class(paths: Iterable[Path | str], rubric: RubricLike, *, out: Path | 
                 executor: str = "local", cache: bool | ReportCache = True,
                 overrides: Mapping[str, Mapping[str, Any]] | None = None, late: LateSubmissions | None = None,
                 formats: Iterable[str] = DEFAULT_FORMATS, class_folders: bool | None = None, sandbox: bool | None = None,
-                roster: Roster | None = None, warm: bool = True, on_found: Callable[[int], None] | None = None,
+                roster: Roster | None = None, warm: bool = True, rerun: bool = False,
+                on_found: Callable[[int], None] | None = None,
                 on_done: Callable[[Report], None] | None = None) -> ClassResult:
     """Grade a class: ``paths`` are class folders (each entry one student) or single submissions.
 
@@ -98,7 +102,10 @@ def grade_class(paths: Iterable[Path | str], rubric: RubricLike, *, out: Path | 
     the reports of unchanged submissions (True: in ``out/.cache``). ``overrides``: TA points by
     submission name. ``late``: a late policy with the hand-in times. With ``out``, every report is
     written (``formats``) as soon as it is done, the class outputs at the end. ``class_folders``: see
-    ``grader.submissions.classes.find_submissions``. ``roster``: who handed in which submission
+    ``grader.submissions.classes.find_submissions``. A submission whose report the cache holds for this
+    very rubric is not graded again; one whose transcript (``grader.transcripts``) answers everything
+    the rubric now asks is scored again without running (``rerun``: run every submission's code).
+    ``roster``: who handed in which submission
     (``grader.roster``), for the LMS formats (canvas, moodle) and the overview; it is checked for
     those formats before anything is graded. ``on_found(count)`` is told how many submissions
     were found before grading starts; ``on_done(report)`` gets each report. Reports come back in the
@@ -139,17 +146,23 @@ def grade_class(paths: Iterable[Path | str], rubric: RubricLike, *, out: Path | 
                 job.staged = stage(entry.path, job.folder / "submission")
                 if "similarity" in formats:
                     codes[index] = _code(job.staged.folder)
-                key = cache_key(entry.name, job.staged, assignment.rubric, manual) if store else ""
+                job.submission_key = submission_key(entry.name, job.staged) if store else ""
+                key = cache_key(job.submission_key, assignment.rubric, manual) if store else ""
                 cached = store.get(key) if store else None
+                rescored = None if cached is not None or store is None or rerun else _rescored(store, job, assignment)
             except Exception as exc:  # noqa: BLE001 - one unreadable submission never stops the batch
                 job.close()
                 finish(index, entry, not_gradable(entry.name, entry.path, assignment,
                                                   f"could not be staged: {type(exc).__name__}: {exc}"))
                 continue
-            if cached is not None:
-                result.cached += 1
+            if cached is not None or rescored is not None:
+                if cached is not None:
+                    result.cached += 1
+                else:
+                    result.rescored += 1
+                    store.put(key, rescored)
                 job.close()
-                finish(index, entry, cached)
+                finish(index, entry, cached or rescored)
                 continue
             job.key = key
             yield job
@@ -157,6 +170,9 @@ def grade_class(paths: Iterable[Path | str], rubric: RubricLike, *, out: Path | 
     def done(job: Job, report: Report) -> None:
         if store is not None:
             store.put(job.key, report)
+            if report.status == "graded":
+                store.put_transcript(job.submission_key, report.transcript or NO_CODE)
+        result.run += 1
         finish(job.index, job.entry, report)
 
     run = executor_for(executor, jobs=jobs, sandbox=sandbox, warm=warm)
@@ -165,6 +181,18 @@ def grade_class(paths: Iterable[Path | str], rubric: RubricLike, *, out: Path | 
     if target is not None:
         write_class(result.reports, assignment.rubric, target, formats, skipped=result.skipped, roster=roster)
     return result
+
+
+def _rescored(store: ReportCache, job: Job, assignment: Assignment) -> Report | None:
+    """The submission scored again from its transcript (no student code runs), if it has one that answers
+    everything this rubric asks; else None."""
+    transcript = store.transcript(job.submission_key)
+    if transcript is None:
+        return None
+    try:
+        return rescore_staged(job.staged, assignment, transcript, name=job.entry.name, path=job.entry.path, manual=job.manual)
+    except Exception:  # noqa: BLE001 - a transcript that cannot be used (another version, damaged): run it instead
+        return None
 
 
 def _code(folder: Path) -> str:

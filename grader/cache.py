@@ -3,7 +3,9 @@
 The key covers every byte of the staged submission (the copy the runner sees, so links and special
 files are never opened for it), the validated rubric, the source of the reference
 package, the TA overrides and the grader's version; change any of them and the work is graded again.
-Reports that could not be graded are never cached.
+Reports that could not be graded are never cached. Beside them, each graded submission's transcript
+(``grader.transcripts``) is kept by the submission's own key, whatever the rubric: after a rubric
+change the submission can be scored again from it without running.
 """
 
 from __future__ import annotations
@@ -20,17 +22,23 @@ from .submissions.staging import Staged
 from .version import __version__
 
 
-def cache_key(name: str, staged: Staged, rubric: Rubric, manual: Mapping[str, Any] | None = None) -> str:
-    """The key of one student's (``name``) staged submission graded with ``rubric`` and TA points ``manual``."""
+def submission_key(name: str, staged: Staged) -> str:
+    """One student's (``name``) staged submission, whatever it is graded with: the key of its transcript."""
     digest = hashlib.sha256()
     digest.update(f"dl-grader {__version__}\n{name}\n".encode())
+    for relative in staged.files():
+        digest.update(relative.encode("utf-8", "surrogateescape") + b"\0" + (staged.folder / relative).read_bytes() + b"\0")
+    digest.update(json.dumps([event.model_dump() for event in staged.events], sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+def cache_key(submission: str, rubric: Rubric, manual: Mapping[str, Any] | None = None) -> str:
+    """The key of a report: the submission's key (``submission_key``), the rubric, its references, TA points."""
+    digest = hashlib.sha256(submission.encode())
     digest.update(rubric.model_dump_json(warnings=False).encode())
     digest.update(json.dumps(manual or {}, sort_keys=True, default=str).encode())
     for path in _reference_files(rubric):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    for relative in staged.files():
-        digest.update(relative.encode("utf-8", "surrogateescape") + b"\0" + (staged.folder / relative).read_bytes() + b"\0")
-    digest.update(json.dumps([event.model_dump() for event in staged.events], sort_keys=True).encode())
     return digest.hexdigest()
 
 
@@ -63,3 +71,15 @@ class ReportCache:
             return
         self.folder.mkdir(parents=True, exist_ok=True)
         (self.folder / f"{key}.json").write_text(report.model_dump_json(), encoding="utf-8")
+
+    def transcript(self, submission: str) -> dict | None:
+        """The transcript kept for a submission (by ``submission_key``), if any."""
+        path = self.folder / "transcripts" / f"{submission}.json"
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+
+    def put_transcript(self, submission: str, transcript: dict) -> None:
+        (self.folder / "transcripts").mkdir(parents=True, exist_ok=True)
+        (self.folder / "transcripts" / f"{submission}.json").write_text(json.dumps(transcript), encoding="utf-8")

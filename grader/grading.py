@@ -23,9 +23,10 @@ from .runner.kernel import KernelSession
 from .runner.pool import FAULTS, ZygotePool
 from .runner.zygote import Zygote
 from .submissions.answers import read_answers
-from .submissions.forms import classify
+from .submissions.forms import Submission, classify
 from .submissions.notebooks import read_notebook
 from .submissions.staging import Staged
+from .transcripts import NeedsRerun, RecordingProcess, ReplayProcess
 from .version import __version__
 
 
@@ -47,51 +48,78 @@ def grade_with_retry(staged: Staged, assignment: Assignment, *, name: str, path:
 def grade_staged(staged: Staged, assignment: Assignment, *, name: str, path: Path | str,
                  manual: Mapping[str, Any] | None = None, slot: int = 0, sandbox: bool | None = None,
                  zygote: Zygote | None = None) -> Report:
-    """Run and score one staged submission; the grader's own faults are raised (``runner.pool.FAULTS``)."""
+    """Run and score one staged submission; the grader's own faults are raised (``runner.pool.FAULTS``).
+    The report carries the transcript of every call into the student's process (``grader.transcripts``)."""
     rubric = assignment.rubric
-    events = list(staged.events)
     scorer = Scorer(rubric, assignment.functions)
-    try:
-        submission = classify(staged.folder)
-    except SubmissionError as exc:
-        events.append(RunEvent(where="(submission)", kind="error", message=str(exc)))
-        return _report(name, path, assignment, scorer.score(StudentWork(), manual), events)
-    answers: dict[str, Any] = {}
-    for file in submission.answer_files:
-        values, problems = read_answers(file)
-        answers.update(values)
-        events += [RunEvent(where=file.name, kind="error", message=p) for p in problems]
-    session = None
-    if submission.has_code:
-        limits = rubric.limits
-        session = KernelSession(submission.folder, cell_timeout=limits.cell_timeout, call_timeout=limits.call_timeout,
-                                output_limit=limits.output_kb * 1024, slot=slot, use_bwrap=sandbox, zygote=zygote,
-                                memory_mb=limits.memory_mb, disk_mb=limits.disk_mb, total_timeout=limits.total_timeout)
+    submission, answers, events = _forms(staged)
+    if submission is None or not submission.has_code:
+        return _report(name, path, assignment, scorer.score(StudentWork(answers), manual), events)
+    limits = rubric.limits
+    session = KernelSession(submission.folder, cell_timeout=limits.cell_timeout, call_timeout=limits.call_timeout,
+                            output_limit=limits.output_kb * 1024, slot=slot, use_bwrap=sandbox, zygote=zygote,
+                            memory_mb=limits.memory_mb, disk_mb=limits.disk_mb, total_timeout=limits.total_timeout)
     timings: dict[str, float] = {}
+    recorder = RecordingProcess(session)
     try:
-        if session is not None:
-            with _timed(timings, "kernel_start"):
-                session.start()
-            with _timed(timings, "cells"):
-                for notebook_path in submission.notebooks:
-                    notebook = read_notebook(notebook_path, events, where=notebook_path.relative_to(submission.folder).as_posix())
-                    if notebook is not None:
-                        session.run_notebook(notebook)
-                if submission.modules:
-                    session.load_modules(submission.modules)
+        with _timed(timings, "kernel_start"):
+            session.start()
+        with _timed(timings, "cells"):
+            for notebook_path in submission.notebooks:
+                notebook = read_notebook(notebook_path, events, where=notebook_path.relative_to(submission.folder).as_posix())
+                if notebook is not None:
+                    session.run_notebook(notebook)
+            if submission.modules:
+                session.load_modules(submission.modules)
         with _timed(timings, "scoring"):
-            questions = scorer.score(StudentWork(answers, session), manual, timings)
+            questions = scorer.score(StudentWork(answers, recorder), manual, timings)
     finally:
-        if session is not None:
-            events += session.events
-            with _timed(timings, "reset"):
-                session.close()
+        events += session.events
+        with _timed(timings, "reset"):
+            session.close()
     training = sum(c.seconds or 0 for q in questions for c in q.checks if c.kind == "training")
     timings["training"] = round(training, 4)
     timings["checks"] = round(max(0.0, timings.pop("scoring") - training), 4)
     report = _report(name, path, assignment, questions, events)
     report.timings = {**staged.timings, **timings}
+    report.transcript = recorder.transcript([e.model_dump() for e in session.events])
     return report
+
+
+def rescore_staged(staged: Staged, assignment: Assignment, transcript: dict, *, name: str, path: Path | str,
+                   manual: Mapping[str, Any] | None = None) -> Report | None:
+    """Score a staged submission again from the transcript of an earlier run, in the grader's process
+    alone; None when the rubric now asks for something the transcript lacks (it must run again)."""
+    started = time.monotonic()
+    submission, answers, events = _forms(staged)
+    process = ReplayProcess(transcript) if submission is not None and submission.has_code else None
+    try:
+        questions = Scorer(assignment.rubric, assignment.functions).score(StudentWork(answers, process), manual)
+    except NeedsRerun:
+        return None
+    if process is not None:
+        events += [RunEvent.model_validate(e) for e in transcript.get("events", [])]
+    report = _report(name, path, assignment, questions, events)
+    report.transcript = transcript if process is not None else None
+    report.seconds = round(time.monotonic() - started, 3)
+    report.timings = {"rescored": report.seconds}
+    return report
+
+
+def _forms(staged: Staged) -> tuple[Submission | None, dict[str, Any], list[RunEvent]]:
+    """What a staged submission holds (None: nothing usable), its answers files read, and the events so far."""
+    events = list(staged.events)
+    try:
+        submission = classify(staged.folder)
+    except SubmissionError as exc:
+        events.append(RunEvent(where="(submission)", kind="error", message=str(exc)))
+        return None, {}, events
+    answers: dict[str, Any] = {}
+    for file in submission.answer_files:
+        values, problems = read_answers(file)
+        answers.update(values)
+        events += [RunEvent(where=file.name, kind="error", message=p) for p in problems]
+    return submission, answers, events
 
 
 @contextmanager

@@ -93,6 +93,8 @@ class Report(BaseModel):
     timings: dict[str, float] = Field(default_factory=dict, description="Seconds per stage: staging, kernel_start, cells "
                                       "(notebooks and module imports), checks, training, reset (where each happened); "
                                       "student_training: the CPU seconds of the student's own training steps.")
+    transcript: dict | None = Field(None, exclude=True, description="Every call into the student's process and what came back "
+                                    "(grader.transcripts), for scoring again without running; kept beside the report.")
     code: str | None = Field(None, exclude=True, description="The submission's code, for the class's similarity "
                              "report (grader.similarity); never written to report.json or the cache.")
 

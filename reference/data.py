@@ -6,8 +6,6 @@ grader never needs a network and every call with the same seed returns the same 
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.datasets import load_digits
-from sklearn.model_selection import train_test_split
 
 
 @dataclass(frozen=True)
@@ -41,6 +39,9 @@ class Digits:
 
 def digits(seed=0, val_fraction=0.2, test_fraction=0.2):
     """Stratified 60/20/20 split of sklearn's digits (1797 images), pixels scaled 0..16 -> [0, 1]."""
+    from sklearn.datasets import load_digits  # (here: importing scikit-learn takes seconds, and few checks need the digits)
+    from sklearn.model_selection import train_test_split
+
     d = load_digits()
     X = d.data.astype(np.float64) / 16.0
     y = d.target.astype(np.int64)

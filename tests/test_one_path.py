@@ -214,7 +214,7 @@ def test_a_dask_worker_retries_an_infrastructure_fault_on_a_fresh_zygote(tmp_pat
     packed = pack(stage(RIGHT, tmp_path / "staged"))
     files = on_dask.reference_files(conv1d.rubric)
     try:
-        report = json.loads(on_dask.grade_packed(packed, conv1d.rubric.model_dump_json(warnings=False), "ann", "/class/ann", None, None, files))
+        report = json.loads(on_dask.grade_packed(packed, conv1d.rubric.model_dump_json(warnings=False), "ann", "/class/ann", None, None, files))["report"]
     finally:
         on_dask._pool.close()
     assert report["status"] == "graded" and len(attempts) == 2 and attempts[0] is not attempts[1]

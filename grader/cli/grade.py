@@ -27,7 +27,8 @@ from .common import ConfigError, console, load, out
 @click.option("--overrides", type=click.Path(exists=True, dir_okay=False), help="TA points for manual questions (YAML).")
 @click.option("--no-sandbox", is_flag=True, help="Run without bubblewrap (limits only). Not for untrusted code.")
 @click.option("--class-folder", is_flag=True, help="Treat every folder given as a class, even one holding only files.")
-@click.option("--force", is_flag=True, help="Regrade everything, ignoring cached reports of unchanged submissions.")
+@click.option("--force", is_flag=True, help="Regrade everything, ignoring cached reports and transcripts.")
+@click.option("--rerun", is_flag=True, help="Run every submission's code again, even where its transcript could score it anew.")
 @click.option("--dask", "dask_address", help="Grade on a dask.distributed scheduler (tcp://host:8786), local:N (a LocalCluster "
                                              "of N workers) or local (a LocalCluster of --jobs workers).")
 @click.option("--format", "formats", multiple=True, type=click.Choice(sorted({*SUBMISSION_FORMATS, *CLASS_FORMATS})),
@@ -42,7 +43,7 @@ from .common import ConfigError, console, load, out
 def grade_command(ctx: click.Context, rubric: str, submissions: tuple[str, ...], out_dir: str, jobs: int,
                   overrides: str | None, no_sandbox: bool, class_folder: bool, force: bool, formats: tuple[str, ...],
                   dask_address: str | None, late_policy: str | None = None, timestamps: str | None = None,
-                  roster_file: str | None = None) -> None:
+                  roster_file: str | None = None, rerun: bool = False) -> None:
     """Grade a class: SUBMISSIONS are class folders (each entry one student) or single submissions.
 
     A folder with sub-folders is a class; a folder of plain files is one student's submission
@@ -75,7 +76,7 @@ def grade_command(ctx: click.Context, rubric: str, submissions: tuple[str, ...],
 
         try:
             result = grade_class([Path(s) for s in submissions], assignment, out=Path(out_dir), jobs=jobs, executor=executor,
-                                 cache=not force, overrides=manual, late=late, formats=formats or DEFAULT_FORMATS,
+                                 cache=not force, rerun=rerun, overrides=manual, late=late, formats=formats or DEFAULT_FORMATS,
                                  class_folders=True if class_folder else None, sandbox=False if no_sandbox else None,
                                  roster=roster, on_found=found, on_done=lambda report: progress.advance(task))
         except ValueError as exc:  # e.g. a kit given to a dask cluster, an LMS format without a roster
@@ -122,6 +123,7 @@ def _summary(result, target: Path) -> None:
     out.print(table)
     graded = result.graded
     cached = f"; {result.cached} unchanged (from the cache)" if result.cached else ""
+    cached += f"; {result.rescored} re-scored without running (from their transcripts), {result.run} run" if result.rescored else ""
     if graded:
         out.print(f"mean {result.mean:.2f} / {rubric.max_points:g} over {len(graded)} graded; "
                   f"{len(result.reports) - len(graded)} could not be graded{cached}. Wrote {target}/")

@@ -65,11 +65,11 @@ def _print_margins(assignment, results) -> None:
         out.print("[bold]training requirements[/] (margin: how far the measured figures are from failing; negative: fails by that much)")
         for m in sorted(margins, key=lambda m: (m.check_id, m.margin)):
             verdict = "met" if m.met else "not met"
-            out.print(f"  {m.check_id}  {escape(m.example)}: {verdict}, margin {m.margin:+.4g}  ({escape(m.require)})", soft_wrap=True)
+            out.print(f"  {m.check_id}  {escape(m.example)}: {verdict}, margin {m.margin:+.4g}  ({escape(m.require)})")
     distances = distractor_distances(assignment)
     if distances:
         out.print("[bold]distractors[/] (on the rubric's cases: told apart from the right answer on how many, the smallest difference)")
         for d in distances:
             smallest = f", smallest difference {d.smallest:.3g}" if d.smallest is not None else ""
             warn = "  [yellow]never told apart: it can name nothing[/]" if d.told_apart == 0 else ""
-            out.print(f"  {d.check_id}: {d.told_apart} of {d.cases} cases{smallest}: {escape(d.message[:70])}{warn}", soft_wrap=True)
+            out.print(f"  {d.check_id}: {d.told_apart} of {d.cases} cases{smallest}: {escape(d.message[:70])}{warn}")

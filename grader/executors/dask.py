@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
 import os
 import sys
 import tempfile
@@ -73,7 +74,7 @@ def grade_packed(packed: dict[str, Any], rubric_json: str, name: str, path: str,
         staged = unpack(packed, Path(tmp) / "submission")
         report = grade_with_retry(staged, _assignments[key], name=name, path=path, pool=_pool, slot=os.getpid(),
                                   manual=manual, sandbox=sandbox)
-    return report.model_dump_json()
+    return json.dumps({"report": report.model_dump(mode="json"), "transcript": report.transcript})
 
 
 def run_dask(work: Iterable[Job], assignment: Assignment, done: Done, *, address: str, sandbox: bool | None = None) -> None:
@@ -98,7 +99,9 @@ def run_dask(work: Iterable[Job], assignment: Assignment, done: Done, *, address
             for future in futures:
                 job = in_flight.pop(future)
                 try:
-                    report = Report.model_validate_json(future.result())
+                    answer = json.loads(future.result())
+                    report = Report.model_validate(answer["report"])
+                    report.transcript = answer.get("transcript")
                 except Exception as exc:  # noqa: BLE001 - a lost worker, a failed task: this submission only
                     report = not_gradable(job.entry.name, job.entry.path, assignment,
                                           f"the dask task failed: {type(exc).__name__}: {exc}")

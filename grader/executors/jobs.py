@@ -23,6 +23,7 @@ class Job:
     manual: Any = None
     staged: Staged | None = None
     key: str = ""
+    submission_key: str = ""
     folder: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="dl-grader-staged-")))
 
     def close(self) -> None:
