@@ -4,6 +4,8 @@ Everything here is offline (scikit-learn's bundled 8x8 digits, or generated from
 grader never needs a network and every call with the same seed returns the same arrays.
 """
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
@@ -37,20 +39,47 @@ class Digits:
         return getattr(self, key)
 
 
+DIGITS_FILE = Path(__file__).with_name("digits.npz")  # sklearn's digits and the default split: `python -m reference.data`
+
+
 def digits(seed=0, val_fraction=0.2, test_fraction=0.2):
-    """Stratified 60/20/20 split of sklearn's digits (1797 images), pixels scaled 0..16 -> [0, 1]."""
-    from sklearn.datasets import load_digits  # (here: importing scikit-learn takes seconds, and few checks need the digits)
+    """Stratified 60/20/20 split of sklearn's digits (1797 images), pixels scaled 0..16 -> [0, 1].
+
+    The default split comes from ``digits.npz`` (scikit-learn's images and the split's indices, written
+    from scikit-learn by ``python -m reference.data`` and checked against it by the tests), so that the
+    grader need not import scikit-learn, seconds of start-up, to grade a training check."""
+    if (seed, val_fraction, test_fraction) == (0, 0.2, 0.2) and DIGITS_FILE.exists():
+        X, y, parts = _stored_digits()
+        return Digits(*(array for part in parts for array in (X[part], y[part])))  # (indexing copies: fresh arrays)
+    X, y, parts = _sklearn_digits(seed, val_fraction, test_fraction)
+    return Digits(*(array for part in parts for array in (X[part], y[part])))
+
+
+@lru_cache(maxsize=1)
+def _stored_digits():
+    with np.load(DIGITS_FILE) as stored:
+        X, y = stored["pixels"].astype(np.float64) / 16.0, stored["target"].astype(np.int64)
+        return X, y, tuple(stored[part].astype(np.int64) for part in ("train", "val", "test"))
+
+
+def _sklearn_digits(seed, val_fraction, test_fraction):
+    """scikit-learn's digits and the (train, val, test) indices of a stratified split."""
+    from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
     d = load_digits()
     X = d.data.astype(np.float64) / 16.0
     y = d.target.astype(np.int64)
-    X_rest, X_test, y_rest, y_test = train_test_split(
-        X, y, test_size=test_fraction, random_state=seed, stratify=y)
-    X_train, X_val, y_train, y_val = train_test_split(
-        X_rest, y_rest, test_size=val_fraction / (1.0 - test_fraction),
-        random_state=seed, stratify=y_rest)
-    return Digits(X_train, y_train, X_val, y_val, X_test, y_test)
+    rest, test = train_test_split(np.arange(len(y)), test_size=test_fraction, random_state=seed, stratify=y)
+    train, val = train_test_split(rest, test_size=val_fraction / (1.0 - test_fraction), random_state=seed, stratify=y[rest])
+    return X, y, (train, val, test)
+
+
+def write_digits_file(path=DIGITS_FILE):
+    """Write ``digits.npz`` from scikit-learn: its images (uint8 pixels 0..16), labels, the default split."""
+    X, y, (train, val, test) = _sklearn_digits(0, 0.2, 0.2)
+    np.savez_compressed(path, pixels=np.rint(X * 16).astype(np.uint8), target=y.astype(np.uint8),
+                        train=train.astype(np.int16), val=val.astype(np.int16), test=test.astype(np.int16))
 
 
 def shift_images(images, dx, dy):
@@ -183,3 +212,8 @@ def toy_seq2seq_array(name, n, seq_len=10, seed=0):
     """"src" or "tgt" of toy_seq2seq(n, seq_len, seed)."""
     src, tgt = toy_seq2seq(n, seq_len, seed=seed)
     return {"src": src, "tgt": tgt}[name]
+
+
+if __name__ == "__main__":
+    write_digits_file()
+    print(f"wrote {DIGITS_FILE}")
