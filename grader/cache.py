@@ -57,6 +57,14 @@ class ReportCache:
     def __init__(self, folder: Path):
         self.folder = folder
 
+    def _made(self, folder: Path) -> Path:
+        """``folder``, made readable by its owner alone: transcripts hold every student's answers to the
+        hidden cases (a right answer is the hidden expected value), so the cache is the grader's, never
+        a student's."""
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.folder.chmod(0o700)
+        return folder
+
     def get(self, key: str) -> Report | None:
         path = self.folder / f"{key}.json"
         if not path.exists():
@@ -69,8 +77,7 @@ class ReportCache:
     def put(self, key: str, report: Report) -> None:
         if report.status != "graded":
             return
-        self.folder.mkdir(parents=True, exist_ok=True)
-        (self.folder / f"{key}.json").write_text(report.model_dump_json(), encoding="utf-8")
+        (self._made(self.folder) / f"{key}.json").write_text(report.model_dump_json(), encoding="utf-8")
 
     def transcript(self, submission: str) -> dict | None:
         """The transcript kept for a submission (by ``submission_key``), if any."""
@@ -81,5 +88,4 @@ class ReportCache:
             return None
 
     def put_transcript(self, submission: str, transcript: dict) -> None:
-        (self.folder / "transcripts").mkdir(parents=True, exist_ok=True)
-        (self.folder / "transcripts" / f"{submission}.json").write_text(json.dumps(transcript), encoding="utf-8")
+        (self._made(self.folder / "transcripts") / f"{submission}.json").write_text(json.dumps(transcript), encoding="utf-8")

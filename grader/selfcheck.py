@@ -35,6 +35,9 @@ class NamespaceSession:
     def get_many(self, names: list[str]) -> dict[str, Outcome]:
         return {name: self.get(name) for name in names}
 
+    def call_many(self, name: str, calls: list[tuple[list, dict]], timeout: float | None = None) -> list[Outcome]:
+        return [self.call(name, args, kwargs) for args, kwargs in calls]
+
     def has(self, name: str, handle: int | None = None) -> bool:
         return handle is None and callable(self.namespace.get(name))
 

@@ -88,6 +88,12 @@ class RecordingProcess:
         outcome = self.inner.call(name, args, kwargs, timeout=timeout, keep=keep, handle=handle, budget=budget)
         return self._record(key, outcome, handle)
 
+    def call_many(self, name: str, calls: list[tuple[list, dict]], timeout: float | None = None) -> list[Outcome]:
+        outcomes = self.inner.call_many(name, calls, timeout=timeout)
+        for (args, kwargs), outcome in zip(calls, outcomes):
+            self._record(self._key("call", name, list(args), kwargs or {}, False, False), outcome)
+        return outcomes
+
     def update(self, handle: int, attr: str, value: Any, timeout: float | None = None) -> Outcome:
         key = self._key("update", attr, value, handle=handle)
         return self._record(key, self.inner.update(handle, attr, value, timeout=timeout), handle)
@@ -147,6 +153,9 @@ class ReplayProcess:
     def call(self, name: str, args: list, kwargs: dict | None = None, timeout: float | None = None, keep: bool = False,
              handle: int | None = None, budget: float | None = None) -> Outcome:
         return self._replay(self._key("call", name, list(args), kwargs or {}, keep, budget is not None, handle=handle), handle)
+
+    def call_many(self, name: str, calls: list[tuple[list, dict]], timeout: float | None = None) -> list[Outcome]:
+        return [self.call(name, args, kwargs) for args, kwargs in calls]
 
     def update(self, handle: int, attr: str, value: Any, timeout: float | None = None) -> Outcome:
         return self._replay(self._key("update", attr, value, handle=handle), handle)

@@ -33,7 +33,8 @@ def serve(request_json: str) -> None:
 
     try:
         request = json.loads(request_json)
-        reply = _HANDLERS[request["op"]](request)
+        with _capped_output():
+            reply = _HANDLERS[request["op"]](request)
     except BaseException as exc:  # noqa: BLE001 - KeyboardInterrupt (time limit) and SystemExit too
         reply = {"ok": False, "error": _describe(exc)}
     try:
@@ -44,6 +45,57 @@ def serve(request_json: str) -> None:
         text = json.dumps({"ok": False, "error": {"type": "WireError", "message": (
             f"the value is too large to send ({len(text) // 2**20} MiB as plain data; at most {wire.MAX_REPLY_BYTES // 2**20} MiB)")}})
     publish_display_data({MIME: json.loads(text)})
+
+
+OUTPUT_KEPT = 64 * 1024  # characters of printed text a request passes on; the rest is counted, not sent
+
+
+class _CappedStream:
+    """Stands in for sys.stdout/sys.stderr while the grader's request runs: what a student's function prints
+    (10 MB on every call, say) stays in the kernel beyond the first ``OUTPUT_KEPT`` characters, so that the
+    reply is not stuck behind, or dropped with, an oversized output message. The grader's own byte
+    budget still stands behind it for writes that go around sys.stdout."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream, self.kept, self.dropped = stream, [], 0
+        self.room = OUTPUT_KEPT
+
+    def write(self, text: Any) -> int:
+        text = str(text)
+        self.kept.append(text[:self.room])
+        self.dropped += max(0, len(text) - self.room)
+        self.room = max(0, self.room - len(text))
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+    def __getattr__(self, name: str) -> Any:  # (encoding, fileno, ...: what a progress bar may ask)
+        return getattr(self.stream, name)
+
+    def pass_on(self) -> None:
+        text = "".join(self.kept) + (f"\n[{self.dropped} more characters printed while grading, not shown]\n" if self.dropped else "")
+        if text:
+            self.stream.write(text)
+            self.stream.flush()
+
+
+class _capped_output:
+    """sys.stdout and sys.stderr as ``_CappedStream`` for one request."""
+
+    def __enter__(self) -> None:
+        self.saved = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = _CappedStream(sys.stdout), _CappedStream(sys.stderr)
+
+    def __exit__(self, *exc: Any) -> None:
+        capped = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = self.saved
+        for stream in capped:
+            if isinstance(stream, _CappedStream):
+                stream.pass_on()
 
 
 def _load_modules(request: dict) -> dict:
@@ -147,6 +199,44 @@ def _call(request: dict) -> dict:
         reply = _reply(_within(float(budget), lambda: function(*args, **kwargs)), bool(request.get("keep")))
         return {**reply, "cpu": time.process_time() - started}
     return _reply(function(*args, **kwargs), bool(request.get("keep")))
+
+
+class CallTimeout(BaseException):
+    """One call of a batch ran past its time limit (the grader's own limit still backs this up)."""
+
+
+def _call_many(request: dict) -> dict:
+    """Several calls of one function in one round trip (the cases of a function check), each with its own
+    wall-clock limit; the first that runs out of time stops the batch, and the rest are not run."""
+    replies: list[dict] = []
+    seconds = float(request.get("each", 10))
+    for case in request["cases"]:
+        if replies and replies[-1].get("error", {}).get("type") == "Timeout":
+            replies.append({"ok": False, "error": {"type": "Timeout", "message": "not run: an earlier case ran out of time"}})
+            continue
+        try:
+            replies.append(_limited(seconds, lambda case=case: _call({"name": request["name"], **case})))
+        except CallTimeout:
+            replies.append({"ok": False, "error": {"type": "Timeout", "message": f"did not finish within {seconds:g} s"}})
+        except BaseException as exc:  # noqa: BLE001 - the student's error, for this case alone
+            replies.append({"ok": False, "error": _describe(exc)})
+    return {"ok": True, "many": replies}
+
+
+def _limited(seconds: float, run: Any) -> Any:
+    """``run()`` stopped by SIGALRM after ``seconds`` of wall time."""
+    import signal
+
+    def alarm(signum: int, frame: Any) -> None:
+        raise CallTimeout
+
+    previous = signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        return run()
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _describe(exc: BaseException, path: Path | None = None) -> dict:
@@ -285,5 +375,5 @@ def _decoded(data: Any) -> Any:
     return _data(wire.from_wire(data))
 
 
-_HANDLERS = {"load_modules": _load_modules, "get": _get, "get_many": _get_many, "has": _has, "call": _call, "seed": _seed,
-             "update": _update}
+_HANDLERS = {"load_modules": _load_modules, "get": _get, "get_many": _get_many, "has": _has, "call": _call,
+             "call_many": _call_many, "seed": _seed, "update": _update}

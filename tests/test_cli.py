@@ -50,9 +50,12 @@ def test_grade_writes_gradebook_and_reports_and_leaks_no_hidden_value(tmp_path, 
     assert report["score"] == 11 and report["max_score"] == conv1d.rubric.max_points
     feedback = (out / "forgot_bias" / "feedback.md").read_text()
     assert "consistent with your earlier answer" in feedback
-    student_facing = [p.read_text() for p in out.rglob("*") if p.is_file()] + [result.output]
-    leaks = [number for number in hidden_numbers(conv1d) for text in student_facing if number in text]
+    # everything but the grader's own cache (its transcripts hold the students' answers to hidden cases)
+    student_facing = [p.read_text() for p in out.rglob("*") if p.is_file() and ".cache" not in p.relative_to(out).parts]
+    leaks = [number for number in hidden_numbers(conv1d) for text in student_facing + [result.output] if number in text]
     assert not leaks, f"hidden values in student-facing output: {leaks[:5]}"
+    assert (out / ".cache").stat().st_mode & 0o077 == 0, "the cache is readable by others"
+    assert not any(p.name == ".cache" for folder in out.iterdir() if folder.is_dir() for p in folder.rglob("*"))
 
 
 def test_public_expected_values_are_shown_where_wrong(tmp_path, root):

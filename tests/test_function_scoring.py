@@ -62,6 +62,15 @@ class FakeProcess:
     def get_many(self, names):
         return {name: self.get(name) for name in names}
 
+    def call_many(self, name, calls, timeout=None):  # as the bridge does: a dead or stuck call stops the batch
+        outcomes = []
+        for args, kwargs in calls:
+            if outcomes and (outcomes[-1].error or {}).get("type") in ("KernelDied", "Timeout"):
+                outcomes.append(outcomes[-1])
+                continue
+            outcomes.append(self.call(name, args, kwargs, timeout=timeout))
+        return outcomes
+
     def get(self, name, keep=False):
         self.log.append(("get", name))
         if name not in self.namespace:

@@ -8,7 +8,6 @@ of error, and how detectors decide whether they may name a mistake.
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from grader.checks.compare import Comparison, comparator
 from grader.checks.distractors import Detection, detect, distinguishable, summary, told_apart

@@ -52,6 +52,10 @@ class StudentProcess(Protocol):
         """``name(*args, **kwargs)``, or with ``handle`` the method ``name`` of a kept object; ``keep``: hold the
         result there and return a handle; ``budget``: seconds after which the student's process stops the call."""
 
+    def call_many(self, name: str, calls: list[tuple[list, dict]], timeout: float | None = None) -> list[Outcome]:
+        """``name(*args, **kwargs)`` for each (args, kwargs), in one request, each within ``timeout``; a call
+        that dies or runs out of time stops the batch (the calls after it come back with its error)."""
+
     def update(self, handle: int, attr: str, value: Any, timeout: float | None = None) -> Outcome:
         """``getattr(object, attr).update(value)``: set the weights the grader chooses."""
 

@@ -26,6 +26,7 @@ class StudentWork:
         self.answers = answers or {}
         self.process = process
         self._cache: dict[str, Outcome] = {}
+        self._has: dict[str, bool] = {}
 
     def answer(self, name: str) -> Outcome:
         if name not in self._cache:
@@ -39,8 +40,15 @@ class StudentWork:
             self._cache.update(self.process.get_many(wanted))
 
     def has(self, name: str, handle: int | None = None) -> bool:
-        """Whether the student's code has a callable ``name`` (asked before preparing a call's inputs)."""
-        return self.process is not None and self.process.has(name, handle)
+        """Whether the student's code has a callable ``name`` (asked before preparing a call's inputs; the
+        answer for a top-level name is kept for the rest of the scoring)."""
+        if self.process is None:
+            return False
+        if handle is not None:
+            return self.process.has(name, handle)
+        if name not in self._has:
+            self._has[name] = self.process.has(name)
+        return self._has[name]
 
     def _answer(self, name: str) -> Outcome:
         if name in self.answers:
@@ -61,6 +69,12 @@ class StudentWork:
         if self.process is None:
             return _NO_CODE
         return self.process.call(name, args, kwargs, timeout=timeout, keep=keep)
+
+    def call_many(self, name: str, calls: list[tuple[list, dict]], timeout: float | None = None) -> list[Outcome]:
+        """The student's function ``name`` on each (args, kwargs): the cases of a function check, in one request."""
+        if self.process is None:
+            return [_NO_CODE] * len(calls)
+        return self.process.call_many(name, calls, timeout=timeout)
 
     def call_method(self, handle: int, method: str, args: list, kwargs: dict, timeout: float | None = None,
                     keep: bool = False) -> Outcome:

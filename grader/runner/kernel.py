@@ -286,6 +286,18 @@ class KernelSession:
             request["budget"] = budget
         return self._request(request, timeout=timeout or self.call_timeout, where=f"calling {name}")
 
+    def call_many(self, name: str, calls: list[tuple[list, dict]], timeout: float | None = None) -> list[Outcome]:
+        """``name`` called on each (args, kwargs) in one round trip, each call within ``timeout``."""
+        each = timeout or self.call_timeout
+        request = {"op": "call_many", "name": name, "each": each,
+                   "cases": [{"args": self._shipped(list(args)), "kwargs": self._shipped(kwargs or {})} for args, kwargs in calls]}
+        reply = self._request(request, timeout=each * len(calls) + 2, where=f"calling {name}",
+                              parse=lambda raw: raw if isinstance(raw, dict) and isinstance(raw.get("many"), list) else _outcome(raw))
+        if isinstance(reply, Outcome):  # the batch as a whole failed (the kernel died or hung): so did every call
+            return [reply] * len(calls)
+        outcomes = [_outcome(item) for item in reply["many"][:len(calls)]]
+        return outcomes + [Outcome(error={"type": "NoReply", "message": "no reply for this case"})] * (len(calls) - len(outcomes))
+
     def update(self, handle: int, attr: str, value: Any, timeout: float | None = None) -> Outcome:
         request = {"op": "update", "handle": handle, "attr": attr, "value": self._shipped(value)}
         return self._request(request, timeout=timeout or self.call_timeout, where=f"setting {attr}")

@@ -1,4 +1,5 @@
-"""Hostile: the forward pass is right; the backward pass ignores SIGINT and loops forever."""
+"""Hostile: the forward pass is right; the backward pass ignores every signal it can (an interrupt, a
+wall-clock or CPU timer, a polite termination) and loops forever."""
 import signal
 
 import numpy as np
@@ -10,6 +11,7 @@ def conv1d_forward(x, w, b):
 
 
 def conv1d_backward(x, w, b, dy):
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for name in ("SIGINT", "SIGALRM", "SIGVTALRM", "SIGPROF", "SIGTERM"):
+        signal.signal(getattr(signal, name), signal.SIG_IGN)
     while True:
         pass
