@@ -200,6 +200,7 @@ def test_the_worst_item_is_reported_when_all_match():
     assert both.ok and both.message == "all return values match"
     assert (both.max_abs_error, both.max_rel_error) == (large.max_abs_error, large.max_rel_error)
     assert compare((2.5, 1.1), (2.0, 1.0), tolerance).max_abs_error == large.max_abs_error  # whatever the order
+    assert small.max_abs_error < large.max_abs_error  # (so the two checks above could tell them apart)
     # with rel_error the worst is the largest relative error, not the largest absolute one
     grads = compare_rel_error({"W": [1000.0], "b": [1.0]}, {"W": [1000.5], "b": [1.01]}, 1.0)
     assert grads.ok and grads.message == "all entries match"
