@@ -7,13 +7,14 @@ scorer as ``grader check`` (with the kit's precomputed expectations), so they ag
 
 from __future__ import annotations
 
+import copy
 import os
 from pathlib import Path
 from typing import Any
 
 from grader_worker import wire
 
-from .checks.outcome import Outcome, unsupported
+from .checks.outcome import Call, Outcome, unsupported
 from .report import QuestionResult
 
 KIT_ENV = "GRADER_KIT"
@@ -35,8 +36,21 @@ class NamespaceSession:
     def get_many(self, names: list[str]) -> dict[str, Outcome]:
         return {name: self.get(name) for name in names}
 
-    def call_many(self, name: str, calls: list[tuple[list, dict]], timeout: float | None = None) -> list[Outcome]:
-        return [self.call(name, args, kwargs) for args, kwargs in calls]
+    def call_many(self, name: str, calls: list[Call], timeout: float | None = None) -> list[Outcome]:
+        return [self._fresh(name, call) if call.fresh else self.call(name, call.args, call.kwargs) for call in calls]
+
+    def _fresh(self, name: str, call: Call) -> Outcome:
+        made = self.namespace.get(call.fresh.cls)
+        if not callable(made):
+            return Outcome(missing=True)
+        fresh = copy.deepcopy(call.fresh)
+
+        def run() -> Any:
+            obj = made(*fresh.args, **fresh.kwargs)
+            for attr, value in fresh.update.items():
+                getattr(obj, attr).update(value)
+            return getattr(obj, name)(*copy.deepcopy(call.args), **copy.deepcopy(call.kwargs))
+        return _plain(run)
 
     def has(self, name: str, handle: int | None = None) -> bool:
         return handle is None and callable(self.namespace.get(name))
@@ -47,7 +61,8 @@ class NamespaceSession:
             return unsupported("an instance or training check")
         if name not in self.namespace:
             return Outcome(missing=True)
-        return _plain(lambda: self.namespace[name](*args, **(kwargs or {})))
+        args, kwargs = copy.deepcopy((list(args), kwargs or {}))  # (a function that changes its inputs changes only its copy)
+        return _plain(lambda: self.namespace[name](*args, **kwargs))
 
     def update(self, handle: int, attr: str, value: Any, timeout: float | None = None) -> Outcome:
         return unsupported(f"setting {attr}")

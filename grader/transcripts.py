@@ -13,16 +13,13 @@ kept: JSON, arrays as ``.npy`` bytes inside it (``grader_worker.wire``), never p
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Any
 
 from grader_worker import wire
 
-from .checks.outcome import Outcome, StudentProcess
+from .checks.outcome import FINGERPRINTED, Call, Outcome, StudentProcess, fingerprint
 
 FORMAT = 1
-LIMIT = 64 * wire.MAX_ARRAY_BYTES  # (the grader's own data: fingerprinted, not sent)
 
 
 NO_CODE = {"format": FORMAT, "entries": {}, "events": [], "import_problems": []}  # the transcript of a submission without code
@@ -32,17 +29,12 @@ class NeedsRerun(Exception):
     """The transcript has no answer to this request: the student's code must run again."""
 
 
-def fingerprint(*parts: Any) -> str:
-    encoded = json.dumps(wire.to_wire(list(parts), limit=LIMIT), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(encoded.encode()).hexdigest()[:32]
-
-
 def _stored(outcome: Outcome, handle_key: str | None) -> dict:
     entry: dict[str, Any] = {"missing": outcome.missing, "error": outcome.error, "cpu": outcome.cpu}
     if handle_key is not None:
         entry["handle"] = handle_key
     elif outcome.ok:
-        entry["value"] = wire.to_wire(outcome.value, limit=LIMIT)
+        entry["value"] = wire.to_wire(outcome.value, limit=FINGERPRINTED)
     return entry
 
 
@@ -88,10 +80,10 @@ class RecordingProcess:
         outcome = self.inner.call(name, args, kwargs, timeout=timeout, keep=keep, handle=handle, budget=budget)
         return self._record(key, outcome, handle)
 
-    def call_many(self, name: str, calls: list[tuple[list, dict]], timeout: float | None = None) -> list[Outcome]:
+    def call_many(self, name: str, calls: list[Call], timeout: float | None = None) -> list[Outcome]:
         outcomes = self.inner.call_many(name, calls, timeout=timeout)
-        for (args, kwargs), outcome in zip(calls, outcomes):
-            self._record(self._key("call", name, list(args), kwargs or {}, False, False), outcome)
+        for call, outcome in zip(calls, outcomes):
+            self._record(self._key("call_many", call.identity(name)), outcome)
         return outcomes
 
     def update(self, handle: int, attr: str, value: Any, timeout: float | None = None) -> Outcome:
@@ -154,8 +146,8 @@ class ReplayProcess:
              handle: int | None = None, budget: float | None = None) -> Outcome:
         return self._replay(self._key("call", name, list(args), kwargs or {}, keep, budget is not None, handle=handle), handle)
 
-    def call_many(self, name: str, calls: list[tuple[list, dict]], timeout: float | None = None) -> list[Outcome]:
-        return [self.call(name, args, kwargs) for args, kwargs in calls]
+    def call_many(self, name: str, calls: list[Call], timeout: float | None = None) -> list[Outcome]:
+        return [self._replay(self._key("call_many", call.identity(name))) for call in calls]
 
     def update(self, handle: int, attr: str, value: Any, timeout: float | None = None) -> Outcome:
         return self._replay(self._key("update", attr, value, handle=handle), handle)

@@ -207,20 +207,40 @@ class CallTimeout(BaseException):
 
 def _call_many(request: dict) -> dict:
     """Several calls of one function in one round trip (the cases of a function check), each with its own
-    wall-clock limit; the first that runs out of time stops the batch, and the rest are not run."""
+    wall-clock limit; the first that runs out of time stops the batch, and the rest are not run. A case
+    with ``fresh`` calls the method of a new object: ``fresh["name"](*args, **kwargs)``, then
+    ``getattr(obj, attr).update(value)`` for each of ``fresh["update"]`` (the weights the grader sets)."""
     replies: list[dict] = []
     seconds = float(request.get("each", 10))
     for case in request["cases"]:
-        if replies and replies[-1].get("error", {}).get("type") == "Timeout":
-            replies.append({"ok": False, "error": {"type": "Timeout", "message": "not run: an earlier case ran out of time"}})
+        if replies and replies[-1].get("error", {}).get("type") in ("Timeout", "NotRun"):
+            replies.append({"ok": False, "error": {"type": "NotRun", "message": "not run: an earlier case ran out of time"}})
             continue
         try:
-            replies.append(_limited(seconds, lambda case=case: _call({"name": request["name"], **case})))
+            replies.append(_limited(seconds, lambda case=case: _case(request["name"], case)))
         except CallTimeout:
             replies.append({"ok": False, "error": {"type": "Timeout", "message": f"did not finish within {seconds:g} s"}})
         except BaseException as exc:  # noqa: BLE001 - the student's error, for this case alone
             replies.append({"ok": False, "error": _describe(exc)})
     return {"ok": True, "many": replies}
+
+
+def _case(name: str, case: dict) -> dict:
+    if "fresh" not in case:
+        return _call({"name": name, **case})
+    fresh = case["fresh"]
+    try:
+        made = _lookup(fresh["name"])
+    except LookupError:
+        return {"ok": False, "missing": True}
+    obj = made(*_decoded(fresh.get("args", [])), **_decoded(fresh.get("kwargs", {})))
+    for attr, value in fresh.get("update", {}).items():
+        if not hasattr(obj, attr):
+            return {"ok": False, "error": {"type": "AttributeError", "message": f"{fresh['name']} object has no attribute {attr!r} to set"}}
+        getattr(obj, attr).update(_decoded(value))
+    if not callable(getattr(obj, name, None)):
+        return {"ok": False, "error": {"type": "AttributeError", "message": f"{fresh['name']} object has no method {name!r}"}}
+    return _reply(getattr(obj, name)(*_decoded(case.get("args", [])), **_decoded(case.get("kwargs", {}))), False)
 
 
 def _limited(seconds: float, run: Any) -> Any:

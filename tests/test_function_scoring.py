@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader.checks.outcome import Outcome
+from grader.checks.outcome import Call, Outcome
 from grader.checks.scorer import Scorer
 from grader.checks.work import StudentWork
 from grader.errors import ReferenceError_
@@ -64,12 +64,26 @@ class FakeProcess:
 
     def call_many(self, name, calls, timeout=None):  # as the bridge does: a dead or stuck call stops the batch
         outcomes = []
-        for args, kwargs in calls:
-            if outcomes and (outcomes[-1].error or {}).get("type") in ("KernelDied", "Timeout"):
-                outcomes.append(outcomes[-1])
+        for call in calls:
+            if outcomes and (outcomes[-1].error or {}).get("type") in ("KernelDied", "Timeout", "NotRun"):
+                outcomes.append(Outcome(error={"type": "NotRun", "message": "not run"}))
                 continue
-            outcomes.append(self.call(name, args, kwargs, timeout=timeout))
+            outcomes.append(self._fresh(name, call, timeout) if call.fresh else self.call(name, call.args, call.kwargs, timeout=timeout))
         return outcomes
+
+    def _fresh(self, name, call, timeout):  # the bridge's fresh object: made, its weights set, its method called
+        made = self.call(call.fresh.cls, call.fresh.args, call.fresh.kwargs, timeout=timeout, keep=True)
+        if not made.ok:
+            return made
+        for attr, value in call.fresh.update.items():
+            updated = self.update(made.handle, attr, value, timeout=timeout)
+            if updated.missing:
+                return Outcome(error={"type": "AttributeError", "message": f"{call.fresh.cls} object has no attribute {attr!r} to set"})
+            if not updated.ok:
+                return updated
+        if not callable(getattr(self.objects[made.handle], name, None)):
+            return Outcome(error={"type": "AttributeError", "message": f"{call.fresh.cls} object has no method {name!r}"})
+        return self.call(name, call.args, call.kwargs, timeout=timeout, handle=made.handle)
 
     def get(self, name, keep=False):
         self.log.append(("get", name))
@@ -542,6 +556,59 @@ def test_a_method_of_a_fresh_object_with_the_graders_weights():
     assert wiped["forward"].status == "passed", wiped["forward"].message
 
 
+PAIR = """
+id: p
+title: Two parts of one result
+given: {x: [1.0, 2.0, 3.0]}
+questions:
+""" + "".join(f"""
+  - id: part{i}
+    checks:
+      - kind: function
+        points: 1
+        function: forward
+        instance: {{class: Model, args: [3], update: {{params: "%params"}}}}
+        reference: ref_pair
+        reference_args: ["%params"]
+        select: [{i}]
+        cases:
+          - {{let: {{params: {{call: draw_params, args: [3, 1]}}}}, args: ["$x"]}}
+          - {{let: {{params: {{call: draw_params, args: [3, 2]}}}}, args: ["$x"]}}
+""" for i in (0, 1))
+
+
+class Pair(Model):
+    def forward(self, x):
+        value = float(np.dot(self.params["w"], x))
+        return value, 2 * value
+
+
+def ref_pair(params, x):
+    return ref_model(params, x), 2 * ref_model(params, x)
+
+
+def test_the_same_call_is_asked_once_and_each_check_reads_its_part():
+    checks, process, _ = run(PAIR, {"Model": Pair}, references={"ref_pair": ref_pair})
+    assert [c.status for c in checks.values()] == ["passed", "passed"], [c.message for c in checks.values()]
+    assert process.calls() == ["Model", "forward", "Model", "forward"]  # two cases, asked once for both questions
+    swapped, _, _ = run(PAIR, {"Model": Pair}, references={"ref_pair": lambda params, x: ref_pair(params, x)[::-1]})
+    assert [c.score for c in swapped.values()] == [0, 0]  # each question reads its own part
+
+
+def test_a_case_not_run_after_a_timeout_is_asked_again_by_a_later_check():
+    process = FakeProcess({"f": lambda x: x})
+    batch = process.call_many  # as the bridge stops a batch at a timeout: the cases after it come back NotRun
+    process.call_many = lambda name, calls, timeout=None: [Outcome(error={"type": "Timeout", "message": "stopped"})] + [
+        Outcome(error={"type": "NotRun", "message": "not run"})] * (len(calls) - 1)
+    work = StudentWork(process=process)
+    calls = [Call([1.0], {}), Call([2.0], {})]
+    assert [o.error["type"] for o in work.call_many("f", calls)] == ["Timeout", "NotRun"]
+    process.call_many = batch
+    again = work.call_many("f", calls)
+    assert again[0].error["type"] == "Timeout" and again[1].value == 2.0  # the timeout stands; the case not run runs now
+    assert process.calls() == ["f"]
+
+
 def test_instance_failures_say_what_went_wrong():
     missing, _, _ = run(INSTANCE, {})
     assert missing["forward"].message == "no class named 'Model' found"
@@ -573,19 +640,8 @@ def test_instance_failures_say_what_went_wrong():
     class NoMethod(Model):
         forward = None
 
-    assert run(INSTANCE, {"Model": NoMethod})[0]["forward"].message == "no class named 'Model' found"
-
-
-def test_an_object_that_cannot_be_kept_is_an_error():
-    class NoHandles(FakeProcess):
-        def call(self, name, args, kwargs=None, timeout=None, keep=False, handle=None, budget=None):
-            outcome = super().call(name, args, kwargs, timeout, keep, handle, budget)
-            return Outcome(value=None) if keep else outcome
-
-    scorer = Scorer(parse_rubric(INSTANCE), REFERENCES)
-    forward = scorer.score(StudentWork(process=NoHandles({"Model": Model})))[0].checks[0]
-    assert forward.status == "error"
-    assert forward.message.endswith("): raised NoHandle: the Model object could not be kept in the student's process")
+    no_method = run(INSTANCE, {"Model": NoMethod})[0]["forward"].message
+    assert no_method.endswith("): raised AttributeError: Model object has no method 'forward'"), no_method
 
 
 def test_a_failing_reference_names_the_case():

@@ -22,7 +22,7 @@ from ..rubric import FunctionCheck
 from .compare import Comparison, comparator
 from .distractors import Detection, detect, summary, told_apart
 from .expressions import Evaluator
-from .outcome import Outcome
+from .outcome import Call, Fresh
 from .results import STANDARD, UNUSABLE, error_text, hidden_failure, short, shown
 from .work import StudentWork
 
@@ -120,12 +120,11 @@ class FunctionChecker:
             return base.model_copy(update=dict(status="failed", message=_missing(check, name, work), feedback=check.feedback.failed))
         cases = self.cases(check)
         tally = _Tally()
-        # a plain function's cases go in one request; an object's each need their own (build, set weights, call)
-        batch = work.call_many(name, [(case.args, case.kwargs) for case in cases], timeout=self.call_timeout) \
-            if check.instance is None else None
+        # every case in one request (an object's: made afresh, its weights set, its method called)
+        batch = work.call_many(name, [self._call(check, case) for case in cases], timeout=self.call_timeout)
         for case in cases:
             expected = self.reference(check, case)
-            outcome = batch[case.index] if batch is not None else self._student(check, name, case, work)
+            outcome = batch[case.index]
             if outcome.missing:
                 return base.model_copy(update=dict(status="failed", message=_missing(check, name, work),
                                                    feedback=check.feedback.failed))
@@ -167,24 +166,14 @@ class FunctionChecker:
             tally.fail(_Failure(case, got, expected, result.message if check.visibility == "public" else hidden_failure(result), result))
         return self._result(check, name, base, tally, len(cases))
 
-    def _student(self, check: FunctionCheck, name: str, case: PreparedCase, work: StudentWork):
-        if check.instance is None:
-            return work.call(name, case.args, case.kwargs, timeout=self.call_timeout)
+    def _call(self, check: FunctionCheck, case: PreparedCase) -> Call:
         spec = check.instance
-        made = work.call(spec.class_, [self.evaluate(a, None, case.bound) for a in spec.args],
-                         {k: self.evaluate(v, None, case.bound) for k, v in spec.kwargs.items()},
-                         timeout=self.call_timeout, keep=True)
-        if not made.ok:
-            return made
-        if made.handle is None:
-            return Outcome(error={"type": "NoHandle", "message": f"the {spec.class_} object could not be kept in the student's process"})
-        for attr, expr in spec.update.items():
-            updated = work.update(made.handle, attr, self.evaluate(expr, None, case.bound), timeout=self.call_timeout)
-            if not updated.ok:
-                if updated.missing:
-                    return Outcome(error={"type": "AttributeError", "message": f"{spec.class_} object has no attribute {attr!r} to set"})
-                return updated
-        return work.call_method(made.handle, name, case.args, case.kwargs, timeout=self.call_timeout)
+        if spec is None:
+            return Call(case.args, case.kwargs)
+        return Call(case.args, case.kwargs, Fresh(
+            spec.class_, [self.evaluate(a, None, case.bound) for a in spec.args],
+            {k: self.evaluate(v, None, case.bound) for k, v in spec.kwargs.items()},
+            {attr: self.evaluate(expr, None, case.bound) for attr, expr in spec.update.items()}))
 
     def _prepare_output(self, check: FunctionCheck, value: Any, case: PreparedCase) -> Any:
         try:

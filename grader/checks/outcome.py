@@ -9,8 +9,14 @@ the protocol without the checks ever importing the runner.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+import json
+from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+from grader_worker import wire
+
+FINGERPRINTED = 64 * wire.MAX_ARRAY_BYTES  # (the grader's own data: fingerprinted, never sent)
 
 
 @dataclass
@@ -26,6 +32,38 @@ class Outcome:
     @property
     def ok(self) -> bool:
         return not self.missing and self.error is None
+
+
+@dataclass
+class Fresh:
+    """A new object for one call: ``cls(*args, **kwargs)``, then ``getattr(obj, attr).update(value)`` for
+    each of ``update`` (the weights the grader chooses)."""
+
+    cls: str
+    args: list = field(default_factory=list)
+    kwargs: dict = field(default_factory=dict)
+    update: dict = field(default_factory=dict)
+
+
+@dataclass
+class Call:
+    """One call of a batch (``StudentProcess.call_many``): the function's ``(*args, **kwargs)``, or, with
+    ``fresh``, the method of that name on a new object."""
+
+    args: list
+    kwargs: dict = field(default_factory=dict)
+    fresh: Fresh | None = None
+
+    def identity(self, name: str) -> str:
+        """What tells this call apart from every other: the same identity, the same question."""
+        fresh = self.fresh
+        return fingerprint(name, self.args, self.kwargs, *((fresh.cls, fresh.args, fresh.kwargs, fresh.update) if fresh else ()))
+
+
+def fingerprint(*parts: Any) -> str:
+    """A short hash of plain data (arrays by their bytes, dtype and shape)."""
+    encoded = json.dumps(wire.to_wire(list(parts), limit=FINGERPRINTED), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(encoded.encode()).hexdigest()[:32]
 
 
 def unsupported(where: str) -> Outcome:
@@ -52,9 +90,9 @@ class StudentProcess(Protocol):
         """``name(*args, **kwargs)``, or with ``handle`` the method ``name`` of a kept object; ``keep``: hold the
         result there and return a handle; ``budget``: seconds after which the student's process stops the call."""
 
-    def call_many(self, name: str, calls: list[tuple[list, dict]], timeout: float | None = None) -> list[Outcome]:
-        """``name(*args, **kwargs)`` for each (args, kwargs), in one request, each within ``timeout``; a call
-        that dies or runs out of time stops the batch (the calls after it come back with its error)."""
+    def call_many(self, name: str, calls: list[Call], timeout: float | None = None) -> list[Outcome]:
+        """Each call (``Call``) in one request, each within ``timeout``; one that dies or runs out of time
+        stops the batch (the calls after it come back with its error, or as ``NotRun``)."""
 
     def update(self, handle: int, attr: str, value: Any, timeout: float | None = None) -> Outcome:
         """``getattr(object, attr).update(value)``: set the weights the grader chooses."""

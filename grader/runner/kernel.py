@@ -286,17 +286,24 @@ class KernelSession:
             request["budget"] = budget
         return self._request(request, timeout=timeout or self.call_timeout, where=f"calling {name}")
 
-    def call_many(self, name: str, calls: list[tuple[list, dict]], timeout: float | None = None) -> list[Outcome]:
-        """``name`` called on each (args, kwargs) in one round trip, each call within ``timeout``."""
+    def call_many(self, name: str, calls: list[Call], timeout: float | None = None) -> list[Outcome]:
+        """Each ``Call`` of ``name`` in one round trip, each within ``timeout``."""
         each = timeout or self.call_timeout
-        request = {"op": "call_many", "name": name, "each": each,
-                   "cases": [{"args": self._shipped(list(args)), "kwargs": self._shipped(kwargs or {})} for args, kwargs in calls]}
+        request = {"op": "call_many", "name": name, "each": each, "cases": [self._case(call) for call in calls]}
         reply = self._request(request, timeout=each * len(calls) + 2, where=f"calling {name}",
                               parse=lambda raw: raw if isinstance(raw, dict) and isinstance(raw.get("many"), list) else _outcome(raw))
         if isinstance(reply, Outcome):  # the batch as a whole failed (the kernel died or hung): so did every call
             return [reply] * len(calls)
         outcomes = [_outcome(item) for item in reply["many"][:len(calls)]]
         return outcomes + [Outcome(error={"type": "NoReply", "message": "no reply for this case"})] * (len(calls) - len(outcomes))
+
+    def _case(self, call: Call) -> dict:
+        case = {"args": self._shipped(list(call.args)), "kwargs": self._shipped(call.kwargs)}
+        if call.fresh is not None:
+            fresh = call.fresh
+            case["fresh"] = {"name": fresh.cls, "args": self._shipped(list(fresh.args)), "kwargs": self._shipped(fresh.kwargs),
+                             "update": {attr: self._shipped(value) for attr, value in fresh.update.items()}}
+        return case
 
     def update(self, handle: int, attr: str, value: Any, timeout: float | None = None) -> Outcome:
         request = {"op": "update", "handle": handle, "attr": attr, "value": self._shipped(value)}
