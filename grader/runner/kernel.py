@@ -25,7 +25,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from grader_worker import wire
 from grader_worker.bridge import MIME, SHARED
 
-from ..checks.outcome import Outcome
+from ..checks.outcome import Call, Outcome
 from ..errors import InfrastructureError
 from ..report import RunEvent
 from .jupyter import MAX_MESSAGE_BYTES, CappedClient, OverBudget, SandboxedKernelManager, VerifiedClient, handshake
