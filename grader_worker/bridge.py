@@ -212,14 +212,19 @@ def _call_many(request: dict) -> dict:
     ``getattr(obj, attr).update(value)`` for each of ``fresh["update"]`` (the weights the grader sets)."""
     replies: list[dict] = []
     seconds = float(request.get("each", 10))
+    stopped = False  # a case ran out of time, or the grader interrupted the batch
     for case in request["cases"]:
-        if replies and replies[-1].get("error", {}).get("type") in ("Timeout", "NotRun"):
+        if stopped:
             replies.append({"ok": False, "error": {"type": "NotRun", "message": "not run: an earlier case ran out of time"}})
             continue
         try:
             replies.append(_limited(seconds, lambda case=case: _case(request["name"], case)))
         except CallTimeout:
             replies.append({"ok": False, "error": {"type": "Timeout", "message": f"did not finish within {seconds:g} s"}})
+            stopped = True
+        except KeyboardInterrupt as exc:
+            replies.append({"ok": False, "error": _describe(exc)})
+            stopped = True
         except BaseException as exc:  # noqa: BLE001 - the student's error, for this case alone
             replies.append({"ok": False, "error": _describe(exc)})
     return {"ok": True, "many": replies}
