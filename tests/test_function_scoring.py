@@ -601,12 +601,31 @@ def test_a_case_not_run_after_a_timeout_is_asked_again_by_a_later_check():
     process.call_many = lambda name, calls, timeout=None: [Outcome(error={"type": "Timeout", "message": "stopped"})] + [
         Outcome(error={"type": "NotRun", "message": "not run"})] * (len(calls) - 1)
     work = StudentWork(process=process)
-    calls = [Call([1.0], {}), Call([2.0], {})]
-    assert [o.error["type"] for o in work.call_many("f", calls)] == ["Timeout", "NotRun"]
+    first, second, third = Call([1.0], {}), Call([2.0], {}), Call([3.0], {})
+    assert [o.error["type"] for o in work.call_many("f", [first, second, third])] == ["Timeout", "NotRun", "NotRun"]
     process.call_many = batch
-    again = work.call_many("f", calls)
-    assert again[0].error["type"] == "Timeout" and again[1].value == 2.0  # the timeout stands; the case not run runs now
-    assert process.calls() == ["f"]
+    same = work.call_many("f", [first, second])  # a check whose own case timed out: the cases after it stay not run
+    assert [o.error["type"] for o in same] == ["Timeout", "NotRun"] and process.calls() == []
+    later = work.call_many("f", [third, second])  # a later check, behind another check's timeout: its cases run now
+    assert [o.value for o in later] == [3.0, 2.0] and process.calls() == ["f", "f"]
+
+
+def test_every_case_of_a_function_is_asked_in_one_request_before_the_checks_read_them():
+    rubric = AFFINE + """
+      - kind: function
+        visibility: hidden
+        points: 1
+        function: affine
+        reference: ref_affine
+        cases:
+          - args: [[5.0], 1.0, 0.0]
+"""
+    process = FakeProcess({"affine": lambda x, w, b: np.asarray(x) * w + b})
+    requests, batch = [], process.call_many
+    process.call_many = lambda name, calls, timeout=None: requests.append((name, len(calls))) or batch(name, calls, timeout)
+    questions = Scorer(parse_rubric(rubric), REFERENCES).score(StudentWork(answers={}, process=process))
+    assert [c.status for c in questions[0].checks] == ["passed"] * 2
+    assert requests == [("affine", 5)], requests  # the public check's four cases and the hidden one, together
 
 
 def test_instance_failures_say_what_went_wrong():

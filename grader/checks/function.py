@@ -114,6 +114,23 @@ class FunctionChecker:
 
     # --- scoring ------------------------------------------------------------------------------------
 
+    def prefetch(self, checks: list[tuple[FunctionCheck, str]], work: StudentWork) -> None:
+        """Every case of every check of a function asked in one request (public and hidden, the forward
+        pass's and the gradients'), so that a submission costs one round trip per function; ``score``
+        then reads its cases from ``work``'s answers. A case not run (after one that timed out) is asked
+        again by its own check."""
+        wanted: dict[str, list[Call]] = {}
+        for check, name in checks:
+            if not work.has(check.instance.class_ if check.instance else name):
+                continue
+            try:
+                cases = self.cases(check)
+            except Exception:  # noqa: BLE001 - the check's own scoring reports it
+                continue
+            wanted.setdefault(name, []).extend(self._call(check, case) for case in cases)
+        for name, calls in wanted.items():
+            work.call_many(name, calls, timeout=self.call_timeout)
+
     def score(self, check: FunctionCheck, name: str, work: StudentWork, base: CheckResult) -> CheckResult:
         same = comparator(check)
         if not work.has(check.instance.class_ if check.instance else name):  # before any case is prepared

@@ -88,6 +88,8 @@ class Scorer:
         training steps took (what the grader's overhead on a training class is measured against)."""
         manual = manual or {}
         work.prefetch(list(self.answer_checks))
+        self.function_checks.prefetch([(c, c.function or q.id) for q in self.rubric.questions for c in q.checks
+                                       if isinstance(c, FunctionCheck)], work)
         training = TrainingChecker(self.rubric, self.functions, work)
         results: dict[int, CheckResult] = {}
         ordered = [(q, c) for q in self.rubric.questions for c in q.checks]

@@ -14,6 +14,12 @@ from ..submissions.answers import Unreadable
 from .outcome import Call, Outcome, StudentProcess
 
 _NO_CODE = Outcome(missing=True)
+_NOT_RUN = Outcome(error={"type": "NotRun", "message": "not run: an earlier case ran out of time"})
+
+
+def _stops(outcome: Outcome) -> bool:
+    """Whether the calls after this one in a batch are not run (a timeout; a dead kernel)."""
+    return (outcome.error or {}).get("type") in ("Timeout", "KernelDied")
 
 
 def wall_clock_cap(cpu_seconds: float) -> float:
@@ -74,20 +80,24 @@ class StudentWork:
     def call_many(self, name: str, calls: list[Call], timeout: float | None = None) -> list[Outcome]:
         """The cases of a function check, in one request. A call asked before (the same function or fresh
         object, the same inputs: the gradient questions each read their part of one ``loss(X, y, reg)``)
-        is answered from its first outcome, as a TA reads every gradient from one run of the cell."""
+        is answered from its first outcome, as a TA reads every gradient from one run of the cell. As in
+        one batch, the calls after one that ran out of time (or found the kernel dead) are not run; a
+        call not run in an earlier batch, behind another check's timeout, is asked now."""
         if self.process is None:
             return [_NO_CODE] * len(calls)
         keys = [call.identity(name) for call in calls]
-        wanted = {key: call for key, call in zip(keys, calls) if key not in self._calls}
-        if wanted:
-            outcomes = self.process.call_many(name, list(wanted.values()), timeout=timeout)
-            for key, outcome in zip(wanted, outcomes):
-                if (outcome.error or {}).get("type") != "NotRun":  # (asked again, it runs)
-                    self._calls[key] = outcome
-            asked = dict(zip(wanted, outcomes))
-        else:
-            asked = {}
-        return [self._calls.get(key) or asked[key] for key in keys]
+        wanted: dict[str, Call] = {}
+        for key, call in zip(keys, calls):
+            if key in self._calls:
+                if _stops(self._calls[key]):
+                    break
+            else:
+                wanted.setdefault(key, call)
+        asked = dict(zip(wanted, self.process.call_many(name, list(wanted.values()), timeout=timeout))) if wanted else {}
+        for key, outcome in asked.items():
+            if (outcome.error or {}).get("type") != "NotRun":  # (asked again, it runs)
+                self._calls[key] = outcome
+        return [self._calls.get(key) or asked.get(key) or _NOT_RUN for key in keys]
 
     def call_method(self, handle: int, method: str, args: list, kwargs: dict, timeout: float | None = None,
                     keep: bool = False) -> Outcome:
