@@ -208,6 +208,8 @@ def _torch_tensor_to_numpy(value: Any) -> np.ndarray | None:
             raise WireError("a tensor without data (on the meta device) cannot be sent; return a real tensor")
         try:
             tensor = torch.Tensor.detach(value)
+            if tensor.layout == torch.strided and tensor.numel() and not tensor.data_ptr():  # (read, it would crash)
+                raise WireError("a tensor without storage (a wrapper subclass, say) cannot be sent; return a real tensor")
             if tensor.is_sparse:
                 tensor = tensor.to_dense()
             if tensor.is_quantized:
