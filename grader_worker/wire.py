@@ -43,7 +43,7 @@ def to_wire(value: Any, _depth: int = 0, _left: list[int] | None = None, *, limi
     they are encoded, so that an oversized value fails at once with a clear message (``limit``: another
     bound, for what the grader sends).
     """
-    _left = [limit] if _left is None else _left
+    _left = [limit, limit] if _left is None else _left  # (what is left, and the limit, for the message)
     if _depth > MAX_DEPTH:
         raise WireError("value is nested too deeply")
     if value is None or type(value) is bool:
@@ -168,7 +168,7 @@ def _array_to_wire(array: np.ndarray, left: list[int] | None = None) -> dict:
         left[0] -= array.nbytes
         if left[0] < 0:
             raise WireError("the value is too large to send: its arrays hold more than the limit together "
-                            f"({MAX_REPLY_BYTES // 2**20} MiB for a value the grader asks for)")
+                            f"({left[-1] / 2**20:g} MiB for a value the grader asks for)")
     buffer = io.BytesIO()
     np.save(buffer, array, allow_pickle=False)  # (any strides; a 0-d array stays 0-d, unlike np.ascontiguousarray)
     return {ARRAY: base64.b64encode(buffer.getvalue()).decode("ascii")}

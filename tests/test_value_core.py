@@ -284,7 +284,7 @@ def test_right_values_with_an_extra_axis_of_length_1_earn_the_singleton_credit(s
         "failed", 1.0, 2.0, "return a vector, not a row", [[3.0, 6.0]], G)  # 0.5 of 2 points
     assert (row.note, row.message) == (said, f"{said} (1 of 2 for the right values)")
     hidden = checks["row_hidden"]
-    assert (hidden.score, hidden.got, hidden.expected) == (1.0, None, None)
+    assert (hidden.score, hidden.got, hidden.expected, hidden.note) == (1.0, None, None, None)  # (the note names the expected shape)
     assert hidden.message == "does not match on the hidden inputs (wrong shape) (1 of 2 for the right values)"
 
 

@@ -216,3 +216,9 @@ def test_an_unreadable_tensor_is_refused_with_its_error_cut_to_200_characters(mo
     with pytest.raises(WireError) as refused:
         to_wire(torch.zeros(2))
     assert str(refused.value) == "a tensor whose data cannot be read (RuntimeError: " + "y" * 200 + ")"
+
+
+def test_the_message_names_the_limit_the_caller_gave():
+    with pytest.raises(WireError) as refused:
+        to_wire([np.zeros(2**17)] * 3, limit=2 * 2**20)  # 1 MiB three times, against 2 MiB
+    assert str(refused.value).endswith("(2 MiB for a value the grader asks for)")

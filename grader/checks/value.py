@@ -80,8 +80,9 @@ class ValueChecker:
         if result.singleton and check.singleton_axes > 0:  # right values, an axis of length 1 too many or too few
             credit = check.points * check.singleton_axes
             return failed(base, result, check.feedback.failed, values).model_copy(update=dict(
-                score=credit, note=result.message, message=f"{result.message if base.visibility == 'public' else hidden_failure(result)} "
-                                                           f"({credit:g} of {check.points:g} for the right values)"))
+                score=credit, message=f"{result.message if base.visibility == 'public' else hidden_failure(result)} "
+                                      f"({credit:g} of {check.points:g} for the right values)",
+                **public(base, dict(note=result.message))))  # (it names the expected shape)
         return failed(base, result, check.feedback.failed, values)
 
     def _follow_through(self, check: ValueCheck, got: Any, work: StudentWork) -> tuple[list[str], Comparison, Any] | str | None:
