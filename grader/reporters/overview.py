@@ -1,14 +1,13 @@
 """``overview.html``: one self-contained page per class for the instructor.
 
-Score histogram and per-question pass rates (matplotlib, Agg, embedded as base64 PNG), the most
+Score histogram and per-question pass rates (inline SVG, drawn by the template), the most
 frequent detected mistakes, the most often failed checks, the slowest submissions and the ones that
 could not be graded, with their reasons. No scripts, nothing fetched.
 """
 
 from __future__ import annotations
 
-import base64
-import io
+import bisect
 import math
 import statistics
 from dataclasses import dataclass, field
@@ -20,7 +19,6 @@ from ..rubric import Rubric
 from .html import environment
 
 TOP = 10
-COLORS = {"bar": "#2563eb", "pass": "#15803d", "mean": "#b91c1c", "grid": "#d9e2ec"}
 
 
 @dataclass
@@ -99,61 +97,61 @@ def _top(table: dict[str, Tally]) -> list[Tally]:
     return sorted(table.values(), key=lambda t: (-t.count, t.name))[:TOP]
 
 
-def histogram_png(scores: list[float], max_score: float) -> str:
-    """A histogram of the graded totals, as a base64 PNG."""
-    fig, ax = _figure(5.2, 3.6, grid="y")
+@dataclass
+class Bar:
+    """One bar of a chart, in the chart's own units (the template scales them to pixels)."""
+
+    label: str
+    value: float
+    start: float = 0.0  # where the bar begins on the category axis (a histogram's left bin edge)
+    width: float = 1.0
+
+
+@dataclass
+class Chart:
+    """What the overview draws as inline SVG: bars over an axis from ``low`` to ``high`` (values up to ``top``),
+    with tick labels; no plotting library (matplotlib took a second of every class's run for two charts)."""
+
+    bars: list[Bar]
+    low: float
+    high: float
+    top: float
+    ticks: list[float]
+    value_ticks: list[int]
+    mean: float | None = None
+
+
+def histogram_chart(scores: list[float], max_score: float) -> Chart:
+    """The graded totals as a histogram: one bin per point up to 40 points (whole-point maxima), else 20 bins."""
     if max_score <= 40 and max_score == int(max_score):
         edges = [k - 0.5 for k in range(int(max_score) + 2)]
-        ax.set_xticks(range(0, int(max_score) + 1, 1 if max_score <= 16 else 2))
+        ticks = [float(k) for k in range(0, int(max_score) + 1, 1 if max_score <= 16 else 2)]
     else:
         edges = [max_score * k / 20 for k in range(21)]
-    counts, _, _ = ax.hist(scores, bins=edges, color=COLORS["bar"], edgecolor="white", linewidth=0.8)
-    if scores:
-        mean = statistics.fmean(scores)
-        ax.axvline(mean, color=COLORS["mean"], linestyle="--", linewidth=1.5, label=f"mean {mean:.3g}")
-        ax.legend(frameon=False, loc="upper left", fontsize=10)
-    ax.set_xlim(edges[0], edges[-1])
-    ax.set_ylim(0, max(1, max(counts, default=0)) * 1.15)
-    ax.set_xlabel(f"total score (out of {max_score:g})", fontsize=11)
-    ax.set_ylabel("submissions", fontsize=11)
-    ax.yaxis.get_major_locator().set_params(integer=True)
-    return _png(fig)
+        ticks = [max_score * k / 4 for k in range(5)]
+    counts = [0] * (len(edges) - 1)
+    for score in scores:
+        counts[_bin(score, edges)] += 1
+    bars = [Bar(f"{count} with {low:g} to {high:g}", count, low, high - low) for low, high, count in zip(edges, edges[1:], counts)]
+    top = max(1, max(counts, default=0))
+    return Chart(bars, edges[0], edges[-1], top, ticks, _count_ticks(top), statistics.fmean(scores) if scores else None)
 
 
-def pass_rate_png(questions: list[QuestionStats]) -> str:
-    """Per-question pass rates (share of graded submissions with every check passed), as a base64 PNG."""
-    fig, ax = _figure(5.2, max(2.6, 0.3 * len(questions) + 1.0), grid="x")
-    names = [q.id for q in questions][::-1]
-    rates = [100 * q.pass_rate for q in questions][::-1]
-    bars = ax.barh(names, rates, color=COLORS["pass"], height=0.7)
-    for bar, rate in zip(bars, rates):
-        inside = rate > 80
-        ax.text(rate - 2 if inside else rate + 2, bar.get_y() + bar.get_height() / 2, f"{rate:.0f}%", va="center",
-                ha="right" if inside else "left", fontsize=9, color="white" if inside else "#1f2933")
-    ax.set_xlim(0, 100)
-    ax.set_xlabel("passed (% of graded submissions)", fontsize=11)
-    return _png(fig)
+def pass_rate_chart(questions: list[QuestionStats]) -> Chart:
+    """Per question, the share of graded submissions with every check passed, in percent."""
+    bars = [Bar(q.id, 100 * q.pass_rate) for q in questions]
+    return Chart(bars, 0.0, 100.0, 100.0, [0.0, 25.0, 50.0, 75.0, 100.0], [])
 
 
-def _figure(width: float, height: float, grid: str):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width, height), dpi=110, layout="constrained")
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
-    ax.grid(axis=grid, color=COLORS["grid"], linewidth=0.8)
-    ax.tick_params(labelsize=10)
-    ax.set_axisbelow(True)
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-    return fig, ax
+def _bin(score: float, edges: list[float]) -> int:
+    """The bin of ``score``: bins hold their left edge; the last one its right edge too (numpy's rule)."""
+    index = bisect.bisect_right(edges, score) - 1
+    return min(max(index, 0), len(edges) - 2)
 
 
-def _png(fig) -> str:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", metadata={"Software": None})
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
+def _count_ticks(top: int) -> list[int]:
+    step = max(1, math.ceil(top / 5))
+    return list(range(0, top + 1, step))
 
 
 def render_overview(reports: list[Report], rubric: Rubric, folder: Path | None = None, skipped=(), roster=None,
@@ -173,8 +171,8 @@ def render_overview(reports: list[Report], rubric: Rubric, folder: Path | None =
         roster=roster, off_roster=off_roster, no_submission=no_submission, similarity=similarity,
         shown_pairs=[p for p in similarity or [] if p.excerpt_a],
         max_points=rubric.max_points,
-        histogram=histogram_png(scores, rubric.max_points) if scores else None,
-        pass_rates=pass_rate_png(stats["questions"]) if scores and stats["questions"] else None,
+        histogram=histogram_chart(scores, rubric.max_points) if scores else None,
+        pass_rates=pass_rate_chart(stats["questions"]) if scores and stats["questions"] else None,
         isfinite=math.isfinite)
 
 
