@@ -26,9 +26,13 @@ from traitlets import Int
 from .cgroups import host_pid
 from .sandbox import PYTHON, Sandbox, clear_folder
 
-# What a kernel's start would import anyway, and numpy: imported when the zygote starts.
-PRELOAD = ["numpy", "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "ipykernel.debugger",
-           "ipykernel.comm", "IPython", "IPython.core.completer", "pdb"]
+# What a kernel's start and the grader's first request would import anyway (every module a fresh kernel
+# imported, measured), numpy and its lazily loaded numpy.testing (assert_allclose in test cells): imported
+# once when the zygote starts instead of in every kernel.
+PRELOAD = ["numpy", "numpy.testing", "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "ipykernel.debugger",
+           "ipykernel.comm", "IPython", "IPython.core.completer", "IPython.core.completerlib", "IPython.core.debugger",
+           "IPython.core.oinspect", "IPython.extensions.storemagic", "IPython.utils.wildcard", "IPython.display",
+           "faulthandler", "tornado.platform.asyncio", "pdb", "grader_worker.bridge"]
 # The course's heavy libraries, imported into the zygote the first time a submission's source uses them
 # (a numpy-only class never pays seconds and hundreds of MiB for torch). The source is only a hint: a
 # library it hides is simply imported by the kernel itself. torch.optim's first step imports torch._dynamo.
