@@ -17,6 +17,8 @@ import re
 import select
 import shutil
 import socket
+import subprocess
+import sys
 import threading
 import uuid
 from pathlib import Path
@@ -26,7 +28,9 @@ import pytest
 from grader.api import grade_class
 from grader.submissions.classes import find_submissions
 from grader.manifest import load_manifest
+from grader.report import Report
 from grader.runner import cgroups
+from grader.runner.sandbox import bwrap_available
 
 from .hostile_helpers import (ANSWERS_YAML, FUNCTIONS, HOSTILE, ROOT, checks_of, describe, fast_assignment, grade_within,
                               notebook, question_scores, write)
@@ -444,6 +448,37 @@ def test_nothing_a_student_leaves_behind_reaches_the_next_in_the_slot(tmp_path: 
     hits, ipc = _probe_result(report, 2)
     assert hits == 0, f"the next student found {hits} file(s) the previous one left (see its output)\n{describe(report)}"
     assert ipc == 0, f"the next student found {ipc} System V IPC object(s) the previous one left\n{describe(report)}"
+
+
+AS_UNPRIVILEGED = r"""
+import json, sys
+from pathlib import Path
+from grader.api import grade_class
+from tests.hostile_helpers import fast_assignment
+first, second = map(Path, sys.argv[1:3])
+reports = grade_class([first, second], fast_assignment(cell_timeout=30), jobs=1, cache=False, formats=(), class_folders=False).reports
+print(json.dumps([r.model_dump(mode="json") for r in reports]))
+"""
+
+
+@pytest.mark.skipif(shutil.which("unshare") is None or not bwrap_available(), reason="needs util-linux's unshare and bubblewrap")
+def test_nothing_is_left_behind_for_the_next_student_when_the_grader_is_not_root(tmp_path: Path) -> None:
+    """The same two students in one slot, graded by a grader that is not root (a uid of 1000 in a user
+    namespace of its own: no uid per sandbox, bubblewrap unprivileged). Students then share the grader's
+    uid, so only the sandbox's own pid namespace tells their processes apart: the daemon must die too."""
+    token = f"LEFT-{uuid.uuid4().hex}"
+    first = write(tmp_path / "first" / "work.ipynb", notebook(LEAVE_BEHIND.format(token=token[::-1])))
+    second = write(tmp_path / "second" / "work.ipynb", notebook(LOOK_AROUND.format(token=token[::-1])))
+    command = ["unshare", "--user", "--map-user=1000", "--map-group=1000", "--", sys.executable, "-c", AS_UNPRIVILEGED,
+               str(first.parent), str(second.parent)]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr[-3000:]
+    left, looked = (Report.model_validate(r) for r in json.loads(done.stdout.splitlines()[-1]))
+    assert left.status == looked.status == "graded", (describe(left), describe(looked))
+    assert _probe_result(left, 1)[0] >= 7, f"the first student could not leave its files: the test is broken\n{describe(left)}"
+    hits, ipc = _probe_result(looked, 2)
+    assert hits == 0, f"the next student found {hits} file(s) the previous one left (its daemon lived on?)\n{describe(looked)}"
+    assert ipc == 0, f"the next student found {ipc} System V IPC object(s) the previous one left\n{describe(looked)}"
 
 
 # --- no network -------------------------------------------------------------------------------------------

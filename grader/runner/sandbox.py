@@ -194,6 +194,10 @@ class Sandbox:
         args += ["--perms", "0755", "--dir", "/home"]
         args += ["--perms", "0700", "--size", disk, "--tmpfs", HOME, "--ro-bind", str(self.submission), SUBMISSION]
         args += _dirs_for(self.ipc_dir) + ["--bind", str(self.ipc_dir), str(self.ipc_dir)]
+        # The sandbox's own root and /dev are folders bubblewrap made for the mounts above: read-only, or a
+        # grader that is not root (every student then has its uid) would let one student leave files there
+        # for the next in the slot. Only the home, /tmp, /dev/shm and the kernel's IPC folder stay writable.
+        args += ["--remount-ro", "/dev", "--remount-ro", "/"]
         args += ["--chdir", HOME]
         for key, value in self.environment().items():
             args += ["--setenv", key, value]

@@ -111,12 +111,12 @@ class Zygote:
 
     def reset_processes(self) -> None:
         """Kill every process of the slot's submission (its kernel too)."""
-        self.request(op="reap", uid=self.sandbox.uid, wipe=[])
+        self.request(op="reap", uid=self.sandbox.uid, alone=self.sandbox.use_bwrap, wipe=[])
 
     def reset(self) -> None:
         """Kill whatever the last submission left running and wipe its files."""
         inside = ["/tmp", "/dev/shm", self.sandbox.home] if self.sandbox.use_bwrap else []
-        self.request(op="reap", uid=self.sandbox.uid, wipe=inside)
+        self.request(op="reap", uid=self.sandbox.uid, alone=self.sandbox.use_bwrap, wipe=inside)
         for folder in (self.root / "submission", self.sandbox.scratch):
             clear_folder(folder)
         for leftover in self.sandbox.ipc_dir.iterdir():
