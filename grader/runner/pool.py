@@ -26,12 +26,16 @@ class ZygotePool:
         self.warm = warm
         self.disk_mb = disk_mb  # the size of the slots' writable folders (the rubric's limits.disk_mb)
         self._zygotes: dict[int, Zygote | None] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the two dicts
+        self._starting: dict[int, threading.Lock] = {}  # a slot's own lock while its zygote starts
 
     def get(self, slot: int) -> Zygote | None:
+        """The slot's zygote, started now if it has none (slots start theirs at the same time, not in turn)."""
         if not self.warm:
             return None
         with self._lock:
+            starting = self._starting.setdefault(slot, threading.Lock())
+        with starting:
             if slot not in self._zygotes:
                 zygote = Zygote(slot, use_bwrap=self.use_bwrap, disk_mb=self.disk_mb)
                 try:
@@ -39,7 +43,8 @@ class ZygotePool:
                 except (ZygoteError, OSError):
                     zygote.close()
                     zygote = None
-                self._zygotes[slot] = zygote
+                with self._lock:
+                    self._zygotes[slot] = zygote
             return self._zygotes[slot]
 
     def restart(self, slot: int) -> None:
