@@ -125,6 +125,26 @@ def test_the_non_finite_rule_claims_nothing_for_finite_outputs_or_structured_one
     assert not _non_finite_alike({"W": [np.nan]}, {"W": [np.nan]}, SAME)
 
 
+
+def _log_softmax(z, subtract_max: bool) -> np.ndarray:
+    z = np.asarray(z, dtype=float)
+    shift = z.max(axis=1, keepdims=True) if subtract_max else 0.0
+    with np.errstate(over="ignore"):
+        return z - shift - np.log(np.exp(z - shift).sum(axis=1, keepdims=True))
+
+
+def test_a_finite_answer_is_not_called_a_mistake_whose_output_is_infinite_there():
+    # log-softmax without the row maximum subtracted: log(exp(1000)) is inf, so the first row is -inf (not NaN)
+    z = [[1000.0, 0.0], [1.0, 2.0]]
+    right, unstable = _log_softmax(z, True), _log_softmax(z, False)
+    assert np.all(np.isneginf(unstable[0])) and np.allclose(unstable[1], right[1]) and np.all(np.isfinite(right))
+    overflow = Distractor(call="log_softmax_unstable", args=[], message="Your log-softmax overflows.")
+    candidates = [(overflow, lambda: _log_softmax(z, False))]
+    for row in ([0.0, 0.0], [-1e6, -1e6], [5.0, -3.0]):  # finite and wrong in the first row, right in the second
+        got = np.vstack([row, right[1]])
+        assert detect(got, right, candidates, SAME) is None, row
+    assert detect(np.vstack([[-np.inf, -np.inf], right[1]]), right, candidates, SAME) == Detection(overflow)
+
 # --- requirements: the margin of a training requirement ---------------------------------------------
 
 

@@ -252,3 +252,21 @@ def test_edges_of_quoting_worst_items_and_overflow():
     # on a tie the first item stays the worst (same absolute error, different relative errors)
     tie = compare((1.5, 2.5), (1.0, 2.0), loose)
     assert tie.max_abs_error == 0.5 and tie.max_rel_error == 0.5
+
+
+def test_no_finite_answer_matches_an_infinite_expected_value():
+    # rtol * |inf| is inf: without a rule of its own every finite number would be within the tolerance
+    # (numpy's allclose, too, matches inf only with the same inf)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # and nothing is warned about on the way (inf / inf, 0 * inf)
+        for expected in (np.inf, -np.inf, [1.0, np.inf], [[-np.inf], [2.0]]):
+            got = np.where(np.isfinite(expected), expected, 5.0)
+            for tolerance in (Tolerance(), Tolerance(rtol=0.5, atol=1.0), Tolerance(rtol=0.0, atol=1e300)):
+                assert not np.allclose(got, expected, rtol=tolerance.rtol, atol=tolerance.atol)
+                result = compare(got, expected, tolerance)
+                assert not result.ok and result.problem == "values", (expected, tolerance)
+                assert result.max_abs_error == np.inf
+    with np.errstate(invalid="ignore"):
+        assert not compare_rel_error(5.0, np.inf, 1.0).ok  # (rel_error: inf / inf is NaN, above any threshold)

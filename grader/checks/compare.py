@@ -178,7 +178,8 @@ def _allclose(g: np.ndarray, e: np.ndarray, tolerance: Tolerance) -> Comparison:
     worst = np.unravel_index(int(np.argmax(abs_err)), abs_err.shape) if abs_err.size else None
     with np.errstate(over="ignore", invalid="ignore"):
         max_rel = float(abs_err[worst] / abs(e[worst])) if worst is not None and e[worst] != 0 else None
-    ok = bool(np.all(abs_err <= tolerance.atol + tolerance.rtol * np.abs(e)))
+    # an infinite expected value is matched by no (finite) answer: ``rtol * inf`` would admit any number
+    ok = bool(np.all(np.isfinite(e))) and bool(np.all(abs_err <= tolerance.atol + tolerance.rtol * np.abs(e)))
     relative = f", relative {max_rel:.3g}" if max_rel is not None else ""
     message = "matches" if ok else f"values differ (largest absolute error {max_abs:.3g}{relative})"
     return Comparison(ok, message, max_abs, max_rel, problem=None if ok else "values")
