@@ -16,6 +16,7 @@ reason in the survivors file.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import subprocess
@@ -78,7 +79,13 @@ def main(argv: list[str] | None = None) -> int:
     if not args.report:
         if not args.keep:
             shutil.rmtree(ROOT / "mutants", ignore_errors=True)
-        run = subprocess.run(mutmut() + ["run", "--max-children", str(args.jobs)], cwd=ROOT, capture_output=True, text=True)
+        # mutmut forks each mutant's test run from a process that has already run the tests; torch's OpenMP
+        # thread pool does not survive a fork, so a forked test that reaches a parallel kernel (quantizing a
+        # tensor, say) waits for threads that are gone until mutmut's timeout, and counts as caught. One
+        # OpenMP thread makes every fork safe (the selected tests need no parallelism).
+        env = {**os.environ, "OMP_NUM_THREADS": "1"}
+        run = subprocess.run(mutmut() + ["run", "--max-children", str(args.jobs)], cwd=ROOT, capture_output=True, text=True,
+                             env=env)
         if run.returncode != 0:
             print(run.stdout[-4000:], run.stderr[-4000:], sep="\n")
             print(f"mutmut run failed (exit {run.returncode})")
