@@ -22,7 +22,10 @@ from . import limits as limits_module
 
 # Every kernel, forked or started cold. Plain tracebacks: the grader keeps only the error's type and
 # message, and IPython's default context tracebacks cost up to 0.2 s each (they parse source files).
-KERNEL_OPTIONS = ["--HistoryManager.enabled=False", "--IPKernelApp.quiet=True", "--InteractiveShell.xmode=Plain"]
+# No pause before each execute_reply (ipykernel sleeps 0.5 ms "to let output flush"): the grader reads
+# a cell's outputs until the kernel's idle status, which the same IOPub thread sends after them.
+KERNEL_OPTIONS = ["--HistoryManager.enabled=False", "--IPKernelApp.quiet=True", "--InteractiveShell.xmode=Plain",
+                  "--IPythonKernel._execute_sleep=0"]
 
 
 _on_demand: set[str] = set()  # what a ``preload`` request may ask for (the grader's list, given at start)

@@ -191,3 +191,29 @@ def test_ci_grades_with_the_sandbox_on(tmp_path, root):
     check = api.grade(tmp_path / "s", parse_rubric(PROBE_RUBRIC)).check("seen")
     assert check.status in ("passed", "failed"), check.message  # the probe ran
     assert (check.status == "passed") == sandbox, (sandbox, check.message)
+
+
+def test_a_large_request_travels_as_a_file_and_leaves_nothing_behind(tmp_path, monkeypatch):
+    """A request over INLINE_REQUEST_BYTES (the grader's data for a call) is written into the kernel's IPC
+    folder, never through a link found there, and the cell that asks for it stays small; answers are the same."""
+    import numpy as np
+
+    from grader.runner.kernel import INLINE_REQUEST_BYTES, KernelSession
+
+    write(tmp_path / "s" / "code.py", "def total(x, scale=1.0):\n    return float(x.sum() * scale)\n")
+    sources: list[str] = []
+    run_cell = KernelSession._run_cell
+    monkeypatch.setattr(KernelSession, "_run_cell", lambda self, cell, where, timeout=None: sources.append(cell.source) or run_cell(self, cell, where, timeout))
+    data = np.random.default_rng(0).normal(size=20_000)
+    with KernelSession(tmp_path / "s", call_timeout=20) as session:
+        session.load_modules([tmp_path / "s" / "code.py"])
+        trap = session.sandbox.ipc_dir / "trap"
+        trap.symlink_to(tmp_path / "outside")  # what a student's code could leave in the folder
+        small = session.call("total", [data[:10]], {"scale": 2.0})
+        large = session.call("total", [data], {"scale": 2.0})
+        left = sorted(p.name for p in session.sandbox.ipc_dir.iterdir() if p.name.startswith("request-"))
+    assert small.ok and small.value == float(data[:10].sum() * 2)
+    assert large.ok and abs(large.value - float(data.sum() * 2)) < 1e-9, large
+    assert len(sources[-1]) < 300 and "serve_file" in sources[-1], sources[-1][:300]  # 160 KB of data, not in the cell
+    assert "serve(" in sources[-2] and len(sources[-2]) < INLINE_REQUEST_BYTES  # a small request stays inline
+    assert left == [] and not (tmp_path / "outside").exists()

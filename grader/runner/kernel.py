@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import tempfile
 import time
+import uuid
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -35,6 +37,7 @@ from .zygote import Zygote
 
 
 SENT_LIMIT = 4 * wire.MAX_ARRAY_BYTES  # what the grader itself sends in one request (data of its own choosing)
+INLINE_REQUEST_BYTES = 8 * 1024  # a larger request travels as a file in the IPC folder, not in the cell's source
 
 
 @dataclass
@@ -316,6 +319,20 @@ class KernelSession:
         return [f"{event.where}: {event.message.removeprefix('import failed: ')}" for event in self.events
                 if event.message.startswith("import failed")]
 
+    def _request_file(self, payload: str) -> Path | None:
+        """A large request written into the kernel's IPC folder (mounted at the same path in the sandbox),
+        so that the cell which asks for it stays small: IPython transforms and compiles every cell's
+        source, about 90 ms of the kernel's CPU per MB. A name of the grader's choosing, created afresh and
+        never through a link the student's code may have put there; None (send it inline) if that fails."""
+        path = self.sandbox.ipc_dir / f"request-{uuid.uuid4().hex}.json"
+        try:
+            handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+        except OSError:
+            return None
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(payload)
+        return path
+
     def _shipped(self, value: Any) -> Any:
         """``value`` as plain data, each large array sent once per kernel (the bridge keeps it and hands
         every later call a copy): a class's training data is not encoded and sent again for every step."""
@@ -325,11 +342,20 @@ class KernelSession:
     def _request(self, request: dict, timeout: float, where: str, parse: Any = None) -> Any:
         if self.dead or self.client is None:
             return Outcome(error={"type": "KernelDied", "message": "the student's kernel is no longer running (see the run log)"})
-        code = f"__import__('grader_worker.bridge', fromlist=['serve']).serve({json.dumps(json.dumps(request))})"
+        payload = json.dumps(request)
+        carrier = self._request_file(payload) if len(payload) > INLINE_REQUEST_BYTES else None
+        if carrier is None:
+            code = f"__import__('grader_worker.bridge', fromlist=['serve']).serve({json.dumps(payload)})"
+        else:
+            code = f"__import__('grader_worker.bridge', fromlist=['serve_file']).serve_file({json.dumps(str(carrier))})"
         # (a plain cell: nbformat's new_code_cell validates it against the schema, a few ms per request)
         cell = nbformat.from_dict({"cell_type": "code", "metadata": {}, "source": code, "outputs": [], "execution_count": None})
         events_before = len(self.events)
-        self._run_cell(cell, where, timeout=timeout)
+        try:
+            self._run_cell(cell, where, timeout=timeout)
+        finally:
+            if carrier is not None:
+                carrier.unlink(missing_ok=True)
         new_events = self.events[events_before:]
         del self.events[events_before:]
         self.events += [event for event in new_events if event.kind in ("timeout", "crash", "limit")]  # (the run log keeps these)
