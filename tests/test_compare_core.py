@@ -254,6 +254,55 @@ def test_edges_of_quoting_worst_items_and_overflow():
     assert tie.max_abs_error == 0.5 and tie.max_rel_error == 0.5
 
 
+def test_a_scalar_is_named_as_such_in_shape_messages():
+    assert compare([1.0], 1.0, TIGHT).message == ("the values are right, but the shape is (1,) where () is expected "
+                                                  "(an axis of length 1 too many or too few)")
+    assert compare(2.0, [[2.0]], TIGHT).message == ("the values are right, but the shape is () where (1, 1) is expected "
+                                                    "(an axis of length 1 too many or too few)")
+    assert compare([1.0, 2.0], 1.0, TIGHT) == Comparison(False, "wrong shape: expected a scalar, got shape (2,)", problem="shape")
+    assert compare(1.0, [1.0, 2.0], TIGHT) == Comparison(False, "wrong shape: expected shape (2,), got a scalar", problem="shape")
+
+
+def test_the_same_number_of_values_in_another_shape_is_a_wrong_shape_not_a_singleton_axis():
+    # (2, 3) read in order is the (3, 2) expected, but no axis of length 1 is added or dropped: a transposed
+    # or reshaped result is wrong, not right values in a singleton shape
+    got, expected = np.arange(6.0).reshape(2, 3), np.arange(6.0).reshape(3, 2)
+    assert np.array_equal(got.reshape(3, 2), expected)  # (what a reshape would wrongly accept)
+    assert compare(got, expected, TIGHT) == Comparison(False, "wrong shape: expected shape (3, 2), got shape (2, 3)",
+                                                       problem="shape")
+    assert compare_rel_error(got, expected, 1e-7).singleton is False
+
+
+def test_a_singleton_shape_keeps_the_figures_of_its_right_values():
+    got, expected = np.array([[1.0, 2.0]]), np.array([1.0, 2.0 + 2e-9])
+    figure = cs231n(got.reshape(2), expected)
+    assert figure > 0  # (a figure that a dropped one would not equal)
+    result = compare_rel_error(got, expected, 1e-7)
+    assert result.singleton and result.problem == "shape" and not result.ok
+    assert result.rel_error == pytest.approx(figure) and result.max_abs_error == pytest.approx(2e-9)
+    allclose = compare(got, expected, Tolerance(rtol=1e-6, atol=0.0))
+    assert allclose.singleton and allclose.max_abs_error == pytest.approx(2e-9)
+    assert allclose.max_rel_error == pytest.approx(2e-9 / (2.0 + 2e-9))
+
+
+def test_a_number_beyond_the_float_range_is_refused_with_its_reason():
+    message = "a number too large to compare (beyond the float range, about 1.8e308)"
+    assert refused(10**400) == message and refused([1, -(10**400)]) == message
+    assert compare([10**400], [1.0], TIGHT) == Comparison(False, message, problem="form")
+
+
+def test_an_expected_float32_value_is_compared_in_float64():
+    # a reference that computes in float32 (a torch model, say): the tolerance rtol * |expected| is worked out
+    # in float64, not rounded to float32 with the expected value
+    expected, tolerance = np.array([1.0], dtype=np.float32), Tolerance(rtol=1e-6, atol=0.0)
+    got = 1.0 + 0.9999999988e-6
+    error = abs(got - 1.0)
+    assert float(np.float32(1e-6)) < error <= 1e-6  # inside the bound in float64, outside it in float32
+    assert compare([got], expected, tolerance).ok
+    assert compare([got], expected.tolist(), tolerance).ok  # as for the same value in float64
+    assert not compare([1.0 + 1.01e-6], expected, tolerance).ok
+
+
 def test_no_finite_answer_matches_an_infinite_expected_value():
     # rtol * |inf| is inf: without a rule of its own every finite number would be within the tolerance
     # (numpy's allclose, too, matches inf only with the same inf)

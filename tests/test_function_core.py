@@ -239,3 +239,75 @@ def test_distractors_see_the_weights_the_reference_scribbled_on():
 
     check = run(rubric, {"Model": Doubled}, references={"ref_model_doubled": ref_model_doubled})[0]["forward"]
     assert check.score == 0 and check.mistake == "doubled"  # the distractor computed on the drawn weights, not zeros
+
+
+# --- every case asked in one request per function, whatever comes before it in the rubric -------------
+
+
+def requests_of(rubric_text: str, namespace: dict):
+    """The checks' results and the requests the process got: (function, number of calls) per request."""
+    process = FakeProcess(namespace)
+    requests, batch = [], process.call_many
+    process.call_many = lambda name, calls, timeout=None: requests.append((name, len(calls))) or batch(name, calls, timeout)
+    questions = Scorer(parse_rubric(rubric_text), REFERENCES).score(StudentWork(answers={}, process=process))
+    return {c.id: c for q in questions for c in q.checks}, requests, process
+
+
+MISSING_FIRST = """
+id: m
+title: A missing function first
+given: {x: [1.0, 2.0, 3.0], w: 2.0}
+questions:
+  - id: gone
+    checks:
+      - {kind: function, points: 1, reference: ref_affine, cases: [{args: ["$x", "$w", 1.0]}]}
+  - id: affine
+    checks:
+      - {kind: function, points: 1, reference: ref_affine, cases: [{args: ["$x", "$w", 1.0]}, {args: ["$x", "$w", 2.0]}]}
+      - {kind: function, points: 1, function: affine, visibility: hidden, reference: ref_affine, cases: [{args: [[5.0], 1.0, 0.0]}]}
+"""
+
+
+def test_a_missing_function_before_the_others_does_not_split_their_request():
+    checks, requests, _ = requests_of(MISSING_FIRST, {"affine": affine})
+    assert checks["gone"].message == "no function named 'gone' found" and checks["gone"].score == 0
+    assert [checks[i].status for i in ("affine.public", "affine.hidden")] == ["passed", "passed"], checks
+    assert requests == [("affine", 3)]  # both checks' cases (2 + 1), in one request
+
+
+TWO_INSTANCE_CHECKS = INSTANCE + """
+  - id: again
+    checks:
+      - kind: function
+        points: 1
+        function: forward
+        instance: {class: Model, args: [3], update: {params: "%params"}}
+        reference: ref_model
+        reference_args: ["%params"]
+        cases:
+          - {let: {params: {call: draw_params, args: [3, 3]}}, args: ["$x"]}
+"""
+
+
+def test_the_cases_of_every_check_of_a_class_are_asked_in_one_request():
+    # the student's code has the class Model, not a function named forward: it is the class that is looked for
+    checks, requests, _ = requests_of(TWO_INSTANCE_CHECKS, {"Model": Model})
+    assert [c.status for c in checks.values()] == ["passed", "passed"], [c.message for c in checks.values()]
+    assert requests == [("forward", 3)]  # two cases of the first check, one of the second
+
+
+def test_a_case_asked_again_behind_another_checks_timeout_has_the_rubrics_call_timeout():
+    rubric = MISSING_FIRST.replace("given:", "limits: {call_timeout: 7}\ngiven:")
+
+    def stuck_on_b_1(x, w, b):
+        if b == 1.0:
+            raise Stuck()
+        return affine(x, w, b)
+
+    checks, requests, process = requests_of(rubric, {"affine": stuck_on_b_1})
+    # one request for the three cases: the first runs out of time, the two after it are not run; the
+    # first check keeps them (its own case timed out), the hidden one asks its case again, and passes
+    assert requests == [("affine", 3), ("affine", 1)]
+    assert checks["affine.public"].score == 0 and checks["affine.hidden"].status == "passed"
+    timeouts = [entry[4] for entry in process.log if entry[0] == "call"]
+    assert timeouts == [7, 7]  # every call, the one asked again included, with the rubric's call_timeout

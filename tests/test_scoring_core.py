@@ -111,6 +111,17 @@ def test_plain_turns_numpy_and_non_finite_values_into_json_data():
     assert plain(True) is True
 
 
+
+def test_complex_values_are_shown_as_text_and_other_arrays_as_lists():
+    # a complex answer (np.fft's, say) crosses the wire as a complex array: JSON has no complex numbers
+    assert plain(np.array([1 + 2j, -0.5j])) == [str(1 + 2j), str(-0.5j)] == ["(1+2j)", "(-0-0.5j)"]
+    assert plain(np.array([[1 + 0j]], dtype=np.complex64)) == [[str(1 + 0j)]]
+    assert plain(np.complex128(3 - 1j)) == "(3-1j)" and plain(2j) == "2j"
+    assert plain(np.array([complex(np.inf, 1)])) == [str(complex(np.inf, 1))]
+    assert shown(np.array([1 + 2j])) == ["(1+2j)"]
+    # arrays that are not numbers are listed as they are, not tested for finiteness (which they do not have)
+    assert plain(np.array(["a", "bc"])) == ["a", "bc"] and plain(np.array([b"x"])) == [b"x"]
+
 def test_values_up_to_max_shown_elements_are_shown_in_full():
     assert MAX_SHOWN == 10_000
     # an array counts its elements plus itself; a list its items plus itself

@@ -248,6 +248,40 @@ def test_an_empty_or_ragged_recomputed_value_is_not_trivial(scorer):
     assert rg.true_value == [[2.0, 4.0], [6.0, 8.0]]
 
 
+
+def zeros32(n):
+    return np.zeros(int(n), dtype=np.float32)
+
+
+FLOAT32 = """
+id: f32
+title: A reference in float32
+given: {n: 1, big: 1.0e+12}
+questions:
+  - id: z
+    checks:
+      - {kind: value, points: 1, expected: {call: zeros32, args: ["$n"]}}
+  - id: y
+    checks:
+      - {kind: value, points: 1, expected: {call: scale, args: ["@z", "$big"]}}
+"""
+
+
+def test_an_earlier_answer_is_wrong_for_follow_through_beyond_1e_12_of_a_float32_true_answer():
+    # "wrong" for follow-through is beyond rtol 1e-9 and atol 1e-12 of the true answer, in float64 even where the
+    # reference computes in float32 (there, 1e-12 rounds down to 9.9999998e-13)
+    rubric = parse_rubric(FLOAT32)
+    scorer = Scorer(rubric, {**FUNCTIONS, "zeros32": zeros32})
+    near = 9.99999999e-13
+    assert float(np.float32(1e-12)) < near <= 1e-12
+    checks = {c.id: c for q in scorer.score(StudentWork(answers=dict(z=[near], y=[near * 1e12]))) for c in q.checks}
+    assert checks["z"].status == "passed"
+    y = checks["y"]  # z counts as right: y is marked against the true y = 0 alone
+    truth = scorer._true(next(c for c in rubric.checks() if c.id == "y").expected)
+    assert (y.score, y.follow_through, y.message) == (0.0, False, comparator(rubric.questions[1].checks[0])([near * 1e12], truth).message)
+    beyond = {c.id: c for q in scorer.score(StudentWork(answers=dict(z=[2e-12], y=[2.0]))) for c in q.checks}["y"]
+    assert (beyond.score, beyond.follow_through, beyond.message) == (1.0, True, "consistent with your earlier answer for z")
+
 # --- student kits: follow-through decided when graded ------------------------------------------------
 
 
