@@ -65,6 +65,7 @@ def _spawn(request: dict) -> dict:
         os.close(ready_read)
         return {"pid": pid, "started": bool(started)}
     try:  # the child: a new session, its own limits and uid, then a kernel
+        _set_dumpable(True)  # (an ordinary process again; dropping to the sandbox's uid resets it as the system says)
         os.setsid()
         null = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1, 2):
@@ -85,6 +86,18 @@ def _spawn(request: dict) -> dict:
         app.start()
     finally:
         os._exit(0)
+
+
+def _set_dumpable(dumpable: bool) -> None:
+    """PR_SET_DUMPABLE: a zygote that is not dumpable cannot be traced, nor its memory or environment
+    read, by a process of the same uid: a student's code, where the grader is not root and students run
+    with the grader's uid, must not take over the zygote that forks the next students' kernels."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(4, int(dumpable))  # PR_SET_DUMPABLE
+    except (OSError, AttributeError):
+        pass
 
 
 def _die_with_parent() -> None:
@@ -226,6 +239,7 @@ _HANDLERS = {"spawn": _spawn, "poll": _poll, "signal": _signal, "reap": _reap, "
 
 def main() -> None:
     config = json.loads(sys.argv[1]) if len(sys.argv) > 1 else {}
+    _set_dumpable(False)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # Imports here must never come from the student's folder (the working directory): each kernel puts
     # it back on its own sys.path, as IPython does.

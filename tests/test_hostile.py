@@ -223,6 +223,47 @@ def test_hostile_example(name: str) -> None:
         assert following.status == "graded" and following.score == 16, f"the next submission after {name}:\n{describe(following)}"
 
 
+HOSTILE_AS_UNPRIVILEGED = r"""
+import json, sys
+from grader.api import grade_class
+from tests.hostile_helpers import HOSTILE, fast_assignment
+reports = grade_class([HOSTILE], fast_assignment(), jobs=2, cache=False, formats=()).reports
+print(json.dumps([r.model_dump(mode="json") for r in reports]))
+"""
+
+
+@pytest.mark.skipif(shutil.which("unshare") is None or not bwrap_available(), reason="needs util-linux's unshare and bubblewrap")
+def test_the_hostile_class_is_graded_alike_when_the_grader_is_not_root(monkeypatch) -> None:
+    """Every hostile example, graded as one class (2 job slots, warm zygotes) by a grader that is not root
+    (uid 1000 in a user namespace: no uid per sandbox, no cgroups, unprivileged bubblewrap), scores as its
+    manifest says, with the same events, and none spoils the next student in its slot. It failed before
+    the zygote ran as its sandbox's first process, not dumpable: read_secrets read /proc/1/environ, the
+    environment of bubblewrap's own process there, which ran with the students' uid and could be traced."""
+    command = ["unshare", "--user", "--map-user=1000", "--map-group=1000", "--", sys.executable, "-c", HOSTILE_AS_UNPRIVILEGED]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    reports = {Path(r["path"]).name: Report.model_validate(r) for r in json.loads(done.stdout.splitlines()[-1])}
+    assert set(reports) == set(EXAMPLES), set(reports) ^ set(EXAMPLES)
+    monkeypatch.setattr(cgroups, "available", lambda: False)  # (none without root: the extra checks must know)
+    problems = []
+    # This grader is root outside its user namespace, and the kernel exempts root's processes from RLIMIT_NPROC,
+    # so here the fork bomb is stopped by its cell's time limit, not by the process limit that stops it at
+    # once under a grader that is really not root (a sandbox's own user namespace counts its own processes).
+    bomb = reports.pop("fork_bomb.ipynb")
+    if not (bomb.status == "graded" and _events(bomb, kinds={"timeout", "limit", "error"}, where=r"cell 2")):
+        problems.append(f"fork_bomb.ipynb: nothing says its cell was stopped\n{describe(bomb)}")
+    for name, report in sorted(reports.items()):
+        expected = NEEDS_CGROUPS.get(name, EXAMPLES[name].score)
+        if report.status != "graded" or abs(report.score - expected) > 1e-6:
+            problems.append(f"{name}: expected {expected:g}\n{describe(report)}")
+            continue
+        try:
+            EXTRA_CHECKS.get(name, lambda r: None)(report)
+        except (AssertionError, pytest.fail.Exception) as exc:
+            problems.append(f"{name}: {exc}\n{describe(report)}")
+    assert not problems, "\n".join(problems)
+
+
 # --- secrets outside the submission ------------------------------------------------------------------------
 
 PROBE = r'''

@@ -117,12 +117,15 @@ class Sandbox:
                 os.chown(folder, self.uid, self.uid)
             os.chmod(folder, 0o700)
 
-    def command(self, argv: list[str], limited: bool = True) -> list[str]:
-        """``argv`` wrapped so that it runs sandboxed and (unless ``limited`` is false) limited."""
+    def command(self, argv: list[str], limited: bool = True, as_pid_1: bool = False) -> list[str]:
+        """``argv`` wrapped so that it runs sandboxed and (unless ``limited`` is false) limited. ``as_pid_1``:
+        ``argv`` is the first process of the sandbox's pid namespace (a zygote, which outlives the students
+        it serves: no process of bubblewrap's own stays beside it, for a student's code to take over where
+        it runs with the student's uid)."""
         inner = [PYTHON, "-m", "grader_worker.limits", json.dumps(self.limit_values()), "--", *argv] if limited else argv
         if not self.use_bwrap:
             return inner
-        return ["bwrap", *self._bwrap_args(), "--", *inner]
+        return ["bwrap", *self._bwrap_args(), *(["--as-pid-1"] if as_pid_1 else []), "--", *inner]
 
     def give(self, root: Path) -> None:
         """Make a folder tree the sandbox uid's own, so that the student's process may write there."""

@@ -70,7 +70,7 @@ class Zygote:
 
     def start(self) -> None:
         argv = [PYTHON, "-m", "grader_worker.zygote", json.dumps({"preload": self.preload, "on_demand": sorted(ON_DEMAND_NAMES)})]
-        command = self.sandbox.command(argv, limited=False)
+        command = self.sandbox.command(argv, limited=False, as_pid_1=True)
         self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                          env=self.sandbox.environment(), cwd=self.sandbox.scratch, text=True, bufsize=1)
         line = self._process.stdout.readline()
