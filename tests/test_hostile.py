@@ -227,9 +227,15 @@ HOSTILE_AS_UNPRIVILEGED = r"""
 import json, sys
 from grader.api import grade_class
 from tests.hostile_helpers import HOSTILE, fast_assignment
-reports = grade_class([HOSTILE], fast_assignment(), jobs=2, cache=False, formats=()).reports
+paths = [HOSTILE / name for name in sys.argv[1:]]
+reports = grade_class(paths, fast_assignment(), jobs=2, cache=False, formats=(), class_folders=False).reports
 print(json.dumps([r.model_dump(mode="json") for r in reports]))
 """
+# This grader is root outside its user namespace, and Linux exempts root's processes from RLIMIT_NPROC: the
+# fork bomb, which that limit stops at once under a grader that is really not root (a sandbox's own user
+# namespace counts its own processes), would fork freely for its cell's 10 s here and load the machine
+# (a load average of 190 was seen): it is graded as root only.
+NOT_IN_A_ROOT_OWNED_NAMESPACE = {"fork_bomb.ipynb"}
 
 
 @pytest.mark.skipif(shutil.which("unshare") is None or not bwrap_available(), reason="needs util-linux's unshare and bubblewrap")
@@ -239,19 +245,14 @@ def test_the_hostile_class_is_graded_alike_when_the_grader_is_not_root(monkeypat
     manifest says, with the same events, and none spoils the next student in its slot. It failed before
     the zygote ran as its sandbox's first process, not dumpable: read_secrets read /proc/1/environ, the
     environment of bubblewrap's own process there, which ran with the students' uid and could be traced."""
-    command = ["unshare", "--user", "--map-user=1000", "--map-group=1000", "--", sys.executable, "-c", HOSTILE_AS_UNPRIVILEGED]
+    names = sorted(set(EXAMPLES) - NOT_IN_A_ROOT_OWNED_NAMESPACE)
+    command = ["unshare", "--user", "--map-user=1000", "--map-group=1000", "--", sys.executable, "-c", HOSTILE_AS_UNPRIVILEGED, *names]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     reports = {Path(r["path"]).name: Report.model_validate(r) for r in json.loads(done.stdout.splitlines()[-1])}
-    assert set(reports) == set(EXAMPLES), set(reports) ^ set(EXAMPLES)
+    assert sorted(reports) == names, set(reports) ^ set(names)
     monkeypatch.setattr(cgroups, "available", lambda: False)  # (none without root: the extra checks must know)
     problems = []
-    # This grader is root outside its user namespace, and the kernel exempts root's processes from RLIMIT_NPROC,
-    # so here the fork bomb is stopped by its cell's time limit, not by the process limit that stops it at
-    # once under a grader that is really not root (a sandbox's own user namespace counts its own processes).
-    bomb = reports.pop("fork_bomb.ipynb")
-    if not (bomb.status == "graded" and _events(bomb, kinds={"timeout", "limit", "error"}, where=r"cell 2")):
-        problems.append(f"fork_bomb.ipynb: nothing says its cell was stopped\n{describe(bomb)}")
     for name, report in sorted(reports.items()):
         expected = NEEDS_CGROUPS.get(name, EXAMPLES[name].score)
         if report.status != "graded" or abs(report.score - expected) > 1e-6:
