@@ -14,7 +14,7 @@ from typing import Any
 
 from grader_worker import wire
 
-from .checks.outcome import Call, Outcome, unsupported
+from .checks.outcome import Call, Outcome, Survey, unsupported
 from .report import QuestionResult
 
 KIT_ENV = "GRADER_KIT"
@@ -33,11 +33,11 @@ class NamespaceSession:
 
     call_timeout = 0.0  # the student's own kernel: no limits here
 
-    def get_many(self, names: list[str]) -> dict[str, Outcome]:
-        return {name: self.get(name) for name in names}
+    def survey(self, names: list[str], callables: list[str]) -> Survey:
+        return Survey({name: self.get(name) for name in names}, {name: self.has(name) for name in callables})
 
-    def call_many(self, name: str, calls: list[Call], timeout: float | None = None) -> list[Outcome]:
-        return [self._fresh(name, call) if call.fresh else self.call(name, call.args, call.kwargs) for call in calls]
+    def call_many(self, calls: list[tuple[str, Call]], timeout: float | None = None) -> list[Outcome]:
+        return [self._fresh(name, call) if call.fresh else self.call(name, call.args, call.kwargs) for name, call in calls]
 
     def _fresh(self, name: str, call: Call) -> Outcome:
         made = self.namespace.get(call.fresh.cls)

@@ -2,7 +2,7 @@
 its plain-data result, so that a changed rubric can be scored again without running any student code.
 
 ``RecordingProcess`` wraps the kernel session while a submission is graded and writes down each
-request (``get``, ``has``, ``call``, ``update``, ``seed``) under a key made from what was asked:
+request (``get``, ``has``, ``call``, ``update``, ``seed``; a survey as its gets and has) under a key made from what was asked:
 the operation, the name, a fingerprint of the inputs, and, for a method of an object kept in the
 student's process, the history of that object (the call that made it and every call on it since, so
 that a net is told apart before and after training). ``ReplayProcess`` answers the same requests from
@@ -17,7 +17,7 @@ from typing import Any
 
 from grader_worker import wire
 
-from .checks.outcome import FINGERPRINTED, Call, Outcome, StudentProcess, fingerprint
+from .checks.outcome import FINGERPRINTED, Call, Outcome, StudentProcess, Survey, fingerprint
 
 FORMAT = 1
 
@@ -63,14 +63,18 @@ class RecordingProcess:
     def get(self, name: str, keep: bool = False) -> Outcome:
         return self._record(self._key("get", name, keep), self.inner.get(name, keep))
 
-    def get_many(self, names: list[str]) -> dict[str, Outcome]:
-        found = self.inner.get_many(names)
-        for name, outcome in found.items():
+    def survey(self, names: list[str], callables: list[str]) -> Survey:
+        found = self.inner.survey(names, callables)
+        for name, outcome in found.answers.items():
             self._record(self._key("get", name, False), outcome)
+        for name, result in found.callables.items():
+            self._record_has(name, None, result)
         return found
 
     def has(self, name: str, handle: int | None = None) -> bool:
-        result = self.inner.has(name, handle)
+        return self._record_has(name, handle, self.inner.has(name, handle))
+
+    def _record_has(self, name: str, handle: int | None, result: bool) -> bool:
         self.entries[self._key("has", name, handle=handle)] = {"value": result}
         return result
 
@@ -80,9 +84,9 @@ class RecordingProcess:
         outcome = self.inner.call(name, args, kwargs, timeout=timeout, keep=keep, handle=handle, budget=budget)
         return self._record(key, outcome, handle)
 
-    def call_many(self, name: str, calls: list[Call], timeout: float | None = None) -> list[Outcome]:
-        outcomes = self.inner.call_many(name, calls, timeout=timeout)
-        for call, outcome in zip(calls, outcomes):
+    def call_many(self, calls: list[tuple[str, Call]], timeout: float | None = None) -> list[Outcome]:
+        outcomes = self.inner.call_many(calls, timeout=timeout)
+        for (name, call), outcome in zip(calls, outcomes):
             self._record(self._key("call_many", call.identity(name)), outcome)
         return outcomes
 
@@ -133,8 +137,8 @@ class ReplayProcess:
     def get(self, name: str, keep: bool = False) -> Outcome:
         return self._replay(self._key("get", name, keep))
 
-    def get_many(self, names: list[str]) -> dict[str, Outcome]:
-        return {name: self.get(name) for name in names}
+    def survey(self, names: list[str], callables: list[str]) -> Survey:
+        return Survey({name: self.get(name) for name in names}, {name: self.has(name) for name in callables})
 
     def has(self, name: str, handle: int | None = None) -> bool:
         entry = self.entries.get(self._key("has", name, handle=handle))
@@ -146,8 +150,8 @@ class ReplayProcess:
              handle: int | None = None, budget: float | None = None) -> Outcome:
         return self._replay(self._key("call", name, list(args), kwargs or {}, keep, budget is not None, handle=handle), handle)
 
-    def call_many(self, name: str, calls: list[Call], timeout: float | None = None) -> list[Outcome]:
-        return [self._replay(self._key("call_many", call.identity(name))) for call in calls]
+    def call_many(self, calls: list[tuple[str, Call]], timeout: float | None = None) -> list[Outcome]:
+        return [self._replay(self._key("call_many", call.identity(name))) for name, call in calls]
 
     def update(self, handle: int, attr: str, value: Any, timeout: float | None = None) -> Outcome:
         return self._replay(self._key("update", attr, value, handle=handle), handle)

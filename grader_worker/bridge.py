@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import importlib.util
 import json
+import os
 import sys
 import time
 import traceback
@@ -29,14 +30,19 @@ SHARED = "__shared__"
 
 def serve(request_json: str) -> None:
     """Handle one request and publish the reply (a dict with ``ok`` and ``value`` or ``error``)."""
-    from IPython.display import publish_display_data
-
     try:
         request = json.loads(request_json)
         with _capped_output():
             reply = _HANDLERS[request["op"]](request)
     except BaseException as exc:  # noqa: BLE001 - KeyboardInterrupt (time limit) and SystemExit too
         reply = {"ok": False, "error": _describe(exc)}
+    _publish(reply)
+
+
+def _publish(reply: dict) -> None:
+    """Send a reply to the grader (a display message of type ``MIME``; the last one of a request counts)."""
+    from IPython.display import publish_display_data
+
     try:
         text = json.dumps(reply, allow_nan=False)
     except (TypeError, ValueError) as exc:
@@ -167,9 +173,18 @@ def _has(request: dict) -> dict:
         return {"ok": True, "value": False}
 
 
-def _get_many(request: dict) -> dict:
-    """Several ``get`` requests in one round trip: {name: reply}."""
-    return {"ok": True, "many": {name: _get({"name": name}) for name in request["names"]}}
+def _survey(request: dict) -> dict:
+    """Several ``get`` and ``has`` requests in one round trip: {"many": {name: reply}, "has": {name: bool}};
+    a value that cannot be sent is that name's error, as its own ``get`` would reply."""
+    return {"ok": True, "many": {name: _answered(_get, {"name": name}) for name in request["names"]},
+            "has": {name: _has({"name": name})["value"] for name in request["callables"]}}
+
+
+def _answered(handler: Any, request: dict) -> dict:
+    try:
+        return handler(request)
+    except Exception as exc:  # noqa: BLE001 - reported for this name alone
+        return {"ok": False, "error": _describe(exc)}
 
 
 def _data(value: Any) -> Any:
@@ -219,19 +234,24 @@ class CallTimeout(BaseException):
 
 
 def _call_many(request: dict) -> dict:
-    """Several calls of one function in one round trip (the cases of a function check), each with its own
-    wall-clock limit; the first that runs out of time stops the batch, and the rest are not run. A case
-    with ``fresh`` calls the method of a new object: ``fresh["name"](*args, **kwargs)``, then
-    ``getattr(obj, attr).update(value)`` for each of ``fresh["update"]`` (the weights the grader sets)."""
+    """Several calls in one round trip (the cases of every function check), each of the function its
+    ``name`` says and with its own wall-clock limit; the first that runs out of time stops the batch,
+    and the rest are not run. A case with ``fresh`` calls the method ``name`` of a new object:
+    ``fresh["update"]`` (the weights the grader sets). When the batch moves on to another function, the
+    replies so far are written to the ``checkpoint`` file the grader named: a later case that kills or
+    hangs the kernel then costs its own function's cases, not those of the functions before it."""
     replies: list[dict] = []
     seconds = float(request.get("each", 10))
     stopped = False  # a case ran out of time, or the grader interrupted the batch
-    for case in request["cases"]:
+    cases = request["cases"]
+    for index, case in enumerate(cases):
+        if index and case["name"] != cases[index - 1]["name"] and not stopped and request.get("checkpoint"):
+            _checkpoint(request["checkpoint"], replies)
         if stopped:
             replies.append({"ok": False, "error": {"type": "NotRun", "message": "not run: an earlier case ran out of time"}})
             continue
         try:
-            replies.append(_limited(seconds, lambda case=case: _case(request["name"], case)))
+            replies.append(_limited(seconds, lambda case=case: _case(case)))
         except CallTimeout:
             replies.append({"ok": False, "error": {"type": "Timeout", "message": f"did not finish within {seconds:g} s"}})
             stopped = True
@@ -243,9 +263,21 @@ def _call_many(request: dict) -> dict:
     return {"ok": True, "many": replies}
 
 
-def _case(name: str, case: dict) -> dict:
+def _checkpoint(path: str, replies: list[dict]) -> None:
+    """The replies so far, written whole or not at all (a file is on disk when this returns, whatever the
+    next case does to the process; a message could still be on its way out)."""
+    try:
+        with open(path + ".part", "w", encoding="utf-8") as file:
+            json.dump({"many": replies}, file, allow_nan=False)
+        os.replace(path + ".part", path)
+    except (OSError, TypeError, ValueError):
+        pass  # (no checkpoint: a crash later in the batch costs the earlier functions' cases too)
+
+
+def _case(case: dict) -> dict:
+    name = case["name"]
     if "fresh" not in case:
-        return _call({"name": name, **case})
+        return _call(case)
     fresh = case["fresh"]
     try:
         made = _lookup(fresh["name"])
@@ -413,5 +445,5 @@ def _decoded(data: Any) -> Any:
     return _data(wire.from_wire(data))
 
 
-_HANDLERS = {"load_modules": _load_modules, "get": _get, "get_many": _get_many, "has": _has, "call": _call,
+_HANDLERS = {"load_modules": _load_modules, "get": _get, "survey": _survey, "has": _has, "call": _call,
              "call_many": _call_many, "seed": _seed, "update": _update}

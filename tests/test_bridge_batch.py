@@ -38,7 +38,7 @@ def student(monkeypatch: pytest.MonkeyPatch) -> types.ModuleType:
 
 
 def _batch(name: str, cases: list[dict], each: float = 0.5) -> list[dict]:
-    reply = bridge._call_many({"name": name, "each": each, "cases": cases})
+    reply = bridge._call_many({"each": each, "cases": [{"name": name, **case} for case in cases]})
     assert reply["ok"]
     return reply["many"]
 
@@ -56,6 +56,17 @@ def _values(replies: list[dict]) -> list:
 
 def test_every_case_is_answered_in_order_and_an_error_stays_with_its_case(student) -> None:
     assert _values(_batch("square", [_case(3), _case(None), _case(-2)])) == [9, "TypeError", 4]
+
+
+def test_one_batch_calls_several_functions_and_a_survey_says_what_exists(student) -> None:
+    cases = [{"name": "square", **_case(3)}, {"name": "forward", **_case(2, name="Net", args=[], kwargs={"scale": 3.0},
+                                                                           update={"params": {"w": 5.0}})},
+             {"name": "absent", **_case(1)}, {"name": "square", **_case(4)}]
+    reply = bridge._call_many({"each": 0.5, "cases": cases})
+    assert _values(reply["many"][:2] + reply["many"][3:]) == [9, 30.0, 16] and reply["many"][2] == {"ok": False, "missing": True}
+    survey = bridge._survey({"names": ["square", "nothing"], "callables": ["square", "Net", "nothing"]})
+    assert survey["has"] == {"square": True, "Net": True, "nothing": False}
+    assert survey["many"]["nothing"] == {"ok": False, "missing": True} and survey["many"]["square"]["ok"] is False  # (a function is no value)
 
 
 def test_a_case_past_its_limit_stops_the_batch_and_the_rest_are_not_run(student) -> None:

@@ -245,10 +245,10 @@ def test_distractors_see_the_weights_the_reference_scribbled_on():
 
 
 def requests_of(rubric_text: str, namespace: dict):
-    """The checks' results and the requests the process got: (function, number of calls) per request."""
+    """The checks' results and the requests the process got: (the functions called, number of calls) per request."""
     process = FakeProcess(namespace)
     requests, batch = [], process.call_many
-    process.call_many = lambda name, calls, timeout=None: requests.append((name, len(calls))) or batch(name, calls, timeout)
+    process.call_many = lambda calls, timeout=None: requests.append((",".join(sorted({n for n, _c in calls})), len(calls))) or batch(calls, timeout)
     questions = Scorer(parse_rubric(rubric_text), REFERENCES).score(StudentWork(answers={}, process=process))
     return {c.id: c for q in questions for c in q.checks}, requests, process
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader.checks.outcome import Call, Outcome
+from grader.checks.outcome import Call, Outcome, Survey
 from grader.checks.scorer import Scorer
 from grader.checks.work import StudentWork
 from grader.errors import ReferenceError_
@@ -59,12 +59,12 @@ class FakeProcess:
             return callable(getattr(self.objects.get(handle), name, None))
         return callable(self.namespace.get(name))
 
-    def get_many(self, names):
-        return {name: self.get(name) for name in names}
+    def survey(self, names, callables):
+        return Survey({name: self.get(name) for name in names}, {name: self.has(name) for name in callables})
 
-    def call_many(self, name, calls, timeout=None):  # as the bridge does: a dead or stuck call stops the batch
+    def call_many(self, calls, timeout=None):  # as the bridge does: a dead or stuck call stops the batch
         outcomes = []
-        for call in calls:
+        for name, call in calls:
             if outcomes and (outcomes[-1].error or {}).get("type") in ("KernelDied", "Timeout", "NotRun"):
                 outcomes.append(Outcome(error={"type": "NotRun", "message": "not run"}))
                 continue
@@ -598,19 +598,19 @@ def test_the_same_call_is_asked_once_and_each_check_reads_its_part():
 def test_a_case_not_run_after_a_timeout_is_asked_again_by_a_later_check():
     process = FakeProcess({"f": lambda x: x})
     batch = process.call_many  # as the bridge stops a batch at a timeout: the cases after it come back NotRun
-    process.call_many = lambda name, calls, timeout=None: [Outcome(error={"type": "Timeout", "message": "stopped"})] + [
+    process.call_many = lambda calls, timeout=None: [Outcome(error={"type": "Timeout", "message": "stopped"})] + [
         Outcome(error={"type": "NotRun", "message": "not run"})] * (len(calls) - 1)
     work = StudentWork(process=process)
-    first, second, third = Call([1.0], {}), Call([2.0], {}), Call([3.0], {})
-    assert [o.error["type"] for o in work.call_many("f", [first, second, third])] == ["Timeout", "NotRun", "NotRun"]
+    first, second, third = ("f", Call([1.0], {})), ("f", Call([2.0], {})), ("f", Call([3.0], {}))
+    assert [o.error["type"] for o in work.call_many([first, second, third])] == ["Timeout", "NotRun", "NotRun"]
     process.call_many = batch
-    same = work.call_many("f", [first, second])  # a check whose own case timed out: the cases after it stay not run
+    same = work.call_many([first, second])  # a check whose own case timed out: the cases after it stay not run
     assert [o.error["type"] for o in same] == ["Timeout", "NotRun"] and process.calls() == []
-    later = work.call_many("f", [third, second])  # a later check, behind another check's timeout: its cases run now
+    later = work.call_many([third, second])  # a later check, behind another check's timeout: its cases run now
     assert [o.value for o in later] == [3.0, 2.0] and process.calls() == ["f", "f"]
 
 
-def test_every_case_of_a_function_is_asked_in_one_request_before_the_checks_read_them():
+def test_every_case_of_every_function_is_asked_in_one_request_before_the_checks_read_them():
     rubric = AFFINE + """
       - kind: function
         visibility: hidden
@@ -619,13 +619,30 @@ def test_every_case_of_a_function_is_asked_in_one_request_before_the_checks_read
         reference: ref_affine
         cases:
           - args: [[5.0], 1.0, 0.0]
+  - id: shifted
+    checks:
+      - kind: function
+        points: 1
+        reference: ref_affine
+        cases:
+          - args: [[2.0], 3.0, 1.0]
+  - id: absent
+    checks:
+      - kind: function
+        points: 1
+        reference: ref_affine
+        cases:
+          - args: [[2.0], 3.0, 1.0]
 """
-    process = FakeProcess({"affine": lambda x, w, b: np.asarray(x) * w + b})
-    requests, batch = [], process.call_many
-    process.call_many = lambda name, calls, timeout=None: requests.append((name, len(calls))) or batch(name, calls, timeout)
+    process = FakeProcess({"affine": lambda x, w, b: np.asarray(x) * w + b, "shifted": lambda x, w, b: np.asarray(x) * w + b})
+    requests, batch, surveys, survey = [], process.call_many, [], process.survey
+    process.call_many = lambda calls, timeout=None: requests.append([name for name, _call in calls]) or batch(calls, timeout)
+    process.survey = lambda names, callables: surveys.append(list(callables)) or survey(names, callables)
     questions = Scorer(parse_rubric(rubric), REFERENCES).score(StudentWork(answers={}, process=process))
-    assert [c.status for c in questions[0].checks] == ["passed"] * 2
-    assert requests == [("affine", 5)], requests  # the public check's four cases and the hidden one, together
+    assert [c.status for q in questions for c in q.checks] == ["passed"] * 3 + ["failed"]
+    assert surveys == [["affine", "shifted", "absent"]], surveys  # which functions exist: asked once, for all
+    # the public check's four cases, the hidden one and the other function's, together; nothing for the absent one
+    assert requests == [["affine"] * 5 + ["shifted"]], requests
 
 
 def test_instance_failures_say_what_went_wrong():

@@ -26,6 +26,11 @@ from .outcome import Call, Fresh
 from .results import STANDARD, UNUSABLE, error_text, hidden_failure, short, shown
 from .work import StudentWork
 
+def callable_name(check: FunctionCheck, name: str) -> str:
+    """What must exist in the student's code for the check: its function, or the class of its instances."""
+    return check.instance.class_ if check.instance else name
+
+
 class StudentFailure(Exception):
     """The student's output could not be used (a part missing, a transform that does not apply)."""
 
@@ -115,30 +120,30 @@ class FunctionChecker:
     # --- scoring ------------------------------------------------------------------------------------
 
     def prefetch(self, checks: list[tuple[FunctionCheck, str]], work: StudentWork) -> None:
-        """Every case of every check of a function asked in one request (public and hidden, the forward
-        pass's and the gradients'), so that a submission costs one round trip per function; ``score``
-        then reads its cases from ``work``'s answers. A case not run (after one that timed out) is asked
-        again by its own check."""
-        wanted: dict[str, list[Call]] = {}
+        """Every case of every function check asked in one request (public and hidden, every function's,
+        the forward pass's and the gradients'), so that a submission costs one round trip for all of
+        them; ``score`` then reads its cases from ``work``'s answers. A case not run (after one that
+        timed out) is asked again by its own check."""
+        wanted: list[tuple[str, Call]] = []
         for check, name in checks:
-            if not work.has(check.instance.class_ if check.instance else name):
+            if not work.has(callable_name(check, name)):
                 continue
             try:
                 cases = self.cases(check)
             except Exception:  # noqa: BLE001 - the check's own scoring reports it
                 continue
-            wanted.setdefault(name, []).extend(self._call(check, case) for case in cases)
-        for name, calls in wanted.items():
-            work.call_many(name, calls, timeout=self.call_timeout)
+            wanted += [(name, self._call(check, case)) for case in cases]
+        if wanted:
+            work.call_many(wanted, timeout=self.call_timeout)
 
     def score(self, check: FunctionCheck, name: str, work: StudentWork, base: CheckResult) -> CheckResult:
         same = comparator(check)
-        if not work.has(check.instance.class_ if check.instance else name):  # before any case is prepared
+        if not work.has(callable_name(check, name)):  # before any case is prepared
             return base.model_copy(update=dict(status="failed", message=_missing(check, name, work), feedback=check.feedback.failed))
         cases = self.cases(check)
         tally = _Tally()
         # every case in one request (an object's: made afresh, its weights set, its method called)
-        batch = work.call_many(name, [self._call(check, case) for case in cases], timeout=self.call_timeout)
+        batch = work.call_many([(name, self._call(check, case)) for case in cases], timeout=self.call_timeout)
         for case in cases:
             expected = self.reference(check, case)
             outcome = batch[case.index]

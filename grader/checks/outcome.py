@@ -47,7 +47,7 @@ class Fresh:
 
 @dataclass
 class Call:
-    """One call of a batch (``StudentProcess.call_many``): the function's ``(*args, **kwargs)``, or, with
+    """One call of a batch (``StudentProcess.call_many``, beside the name it calls): the function's ``(*args, **kwargs)``, or, with
     ``fresh``, the method of that name on a new object."""
 
     args: list
@@ -58,6 +58,14 @@ class Call:
         """What tells this call apart from every other: the same identity, the same question."""
         fresh = self.fresh
         return fingerprint(name, self.args, self.kwargs, *((fresh.cls, fresh.args, fresh.kwargs, fresh.update) if fresh else ()))
+
+
+@dataclass
+class Survey:
+    """What ``StudentProcess.survey`` found: answers by name (those it could read) and which callables exist."""
+
+    answers: dict[str, Outcome] = field(default_factory=dict)
+    callables: dict[str, bool] = field(default_factory=dict)
 
 
 def fingerprint(*parts: Any) -> str:
@@ -78,8 +86,9 @@ class StudentProcess(Protocol):
     def get(self, name: str, keep: bool = False) -> Outcome:
         """The value of a top-level name (``missing`` when there is none)."""
 
-    def get_many(self, names: list[str]) -> dict[str, Outcome]:
-        """Several values in one request."""
+    def survey(self, names: list[str], callables: list[str]) -> Survey:
+        """In one request: the values of ``names`` and whether each of ``callables`` exists and can be
+        called (what every check will ask for, asked before any of them is scored)."""
 
     def has(self, name: str, handle: int | None = None) -> bool:
         """Whether a callable ``name`` exists (a method of a kept object, with ``handle``), before its
@@ -90,9 +99,10 @@ class StudentProcess(Protocol):
         """``name(*args, **kwargs)``, or with ``handle`` the method ``name`` of a kept object; ``keep``: hold the
         result there and return a handle; ``budget``: seconds after which the student's process stops the call."""
 
-    def call_many(self, name: str, calls: list[Call], timeout: float | None = None) -> list[Outcome]:
-        """Each call (``Call``) in one request, each within ``timeout``; one that dies or runs out of time
-        stops the batch (the calls after it come back with its error, or as ``NotRun``)."""
+    def call_many(self, calls: list[tuple[str, Call]], timeout: float | None = None) -> list[Outcome]:
+        """Each call (a name and its ``Call``, of any functions) in one request, each within ``timeout``; one
+        that dies or runs out of time stops the batch (the calls after it come back with its error, or as
+        ``NotRun``)."""
 
     def update(self, handle: int, attr: str, value: Any, timeout: float | None = None) -> Outcome:
         """``getattr(object, attr).update(value)``: set the weights the grader chooses."""

@@ -15,7 +15,7 @@ from ..report import CheckResult, QuestionResult
 from ..rubric import FunctionCheck, ManualCheck, Rubric, TrainingCheck, ValueCheck, answer_refs
 from .conventions import apply_groups
 from .expressions import Evaluator
-from .function import FunctionChecker
+from .function import FunctionChecker, callable_name
 from .manual import score_manual
 from .results import base_result
 from .training import TrainingChecker
@@ -87,10 +87,11 @@ class Scorer:
         """The questions' results; ``timings`` gets ``student_training``: the CPU seconds the student's own
         training steps took (what the grader's overhead on a training class is measured against)."""
         manual = manual or {}
-        work.prefetch(list(self.answer_checks))
-        self.function_checks.prefetch([(c, c.function or q.id) for q in self.rubric.questions for c in q.checks
-                                       if isinstance(c, FunctionCheck)], work)
+        functions = [(c, c.function or q.id) for q in self.rubric.questions for c in q.checks if isinstance(c, FunctionCheck)]
         training = TrainingChecker(self.rubric, self.functions, work)
+        # one round trip for every answer and for which functions exist, one for every function check's cases
+        work.prefetch(list(self.answer_checks), [callable_name(c, name) for c, name in functions] + training.callables())
+        self.function_checks.prefetch(functions, work)
         results: dict[int, CheckResult] = {}
         ordered = [(q, c) for q in self.rubric.questions for c in q.checks]
         # training checks last: a run that times out kills the kernel every other check needs

@@ -177,6 +177,11 @@ class TrainingChecker:
         self.runs = {name: ExperimentRun(name, experiment, work, functions, rubric.given, rubric.limits.call_timeout)
                      for name, experiment in rubric.experiments.items()}
 
+    def callables(self) -> list[str]:
+        """The functions and classes the experiments' first steps call (a later step's method is asked
+        for on the object once it exists)."""
+        return [step.call for run in self.runs.values() for step in run.experiment.steps if not step.of]
+
     def score(self, check: TrainingCheck, base: CheckResult) -> CheckResult:
         run = self.runs[check.experiment]
         tree = parse(check.require)

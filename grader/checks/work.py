@@ -40,11 +40,15 @@ class StudentWork:
             self._cache[name] = self._answer(name)
         return self._cache[name]
 
-    def prefetch(self, names: list[str]) -> None:
-        """Ask the student's process for every answer not in an answers file, in one round trip."""
+    def prefetch(self, names: list[str], callables: list[str] = ()) -> None:
+        """Ask the student's process, in one round trip, for every answer not in an answers file and
+        whether each of ``callables`` exists (the functions and classes the checks will call)."""
         wanted = [name for name in names if name not in self.answers and name not in self._cache]
-        if self.process is not None and len(wanted) > 1:
-            self._cache.update(self.process.get_many(wanted))
+        asked = [name for name in dict.fromkeys(callables) if name not in self._has]
+        if self.process is not None and (wanted or asked):
+            found = self.process.survey(wanted, asked)
+            self._cache.update(found.answers)
+            self._has.update(found.callables)
 
     def has(self, name: str, handle: int | None = None) -> bool:
         """Whether the student's code has a callable ``name`` (asked before preparing a call's inputs; the
@@ -77,23 +81,24 @@ class StudentWork:
             return _NO_CODE
         return self.process.call(name, args, kwargs, timeout=timeout, keep=keep)
 
-    def call_many(self, name: str, calls: list[Call], timeout: float | None = None) -> list[Outcome]:
-        """The cases of a function check, in one request. A call asked before (the same function or fresh
-        object, the same inputs: the gradient questions each read their part of one ``loss(X, y, reg)``)
-        is answered from its first outcome, as a TA reads every gradient from one run of the cell. As in
-        one batch, the calls after one that ran out of time (or found the kernel dead) are not run; a
-        call not run in an earlier batch, behind another check's timeout, is asked now."""
+    def call_many(self, calls: list[tuple[str, Call]], timeout: float | None = None) -> list[Outcome]:
+        """Calls (a name and its ``Call``: the cases of one function check, or of all of them) in one
+        request. A call asked before (the same function or fresh object, the same inputs: the gradient
+        questions each read their part of one ``loss(X, y, reg)``) is answered from its first outcome, as
+        a TA reads every gradient from one run of the cell. As in one batch, the calls after one that ran
+        out of time (or found the kernel dead) are not run; a call not run in an earlier batch, behind
+        another check's timeout, is asked now."""
         if self.process is None:
             return [_NO_CODE] * len(calls)
-        keys = [call.identity(name) for call in calls]
-        wanted: dict[str, Call] = {}
-        for key, call in zip(keys, calls):
+        keys = [call.identity(name) for name, call in calls]
+        wanted: dict[str, tuple[str, Call]] = {}
+        for key, named in zip(keys, calls):
             if key in self._calls:
                 if _stops(self._calls[key]):
                     break
             else:
-                wanted.setdefault(key, call)
-        asked = dict(zip(wanted, self.process.call_many(name, list(wanted.values()), timeout=timeout))) if wanted else {}
+                wanted.setdefault(key, named)
+        asked = dict(zip(wanted, self.process.call_many(list(wanted.values()), timeout=timeout))) if wanted else {}
         for key, outcome in asked.items():
             if (outcome.error or {}).get("type") != "NotRun":  # (asked again, it runs)
                 self._calls[key] = outcome

@@ -176,6 +176,9 @@ class VerifiedClient(AsyncKernelClient):
         getattr(self, f"{channel}_channel").start()
 
 
+INTERRUPT_GRACE = 5.0  # seconds a cell has to unwind after it is interrupted at its time limit
+
+
 class CappedClient(NotebookClient):
     """nbclient that keeps at most ``output_limit`` bytes of the student's output, then drops the rest,
     keeps only the last reply of the bridge per request, stores no comm or widget message and no display
@@ -191,11 +194,21 @@ class CappedClient(NotebookClient):
     def _update_display_id(self, display_id, msg):  # noqa: D102 - nbclient hook: updates of earlier displays are not kept
         return None
 
-    async def _async_handle_timeout(self, timeout: int, cell: Any = None) -> None:  # noqa: D102 - nbclient hook
-        if not self.interrupted:
-            self.interrupted = True
-            await ensure_async(self.km.interrupt_kernel())
-            return None  # one more period of grace to unwind
+    async def _async_handle_timeout(self, timeout: int, cell: Any = None) -> dict | None:  # noqa: D102 - nbclient hook
+        """Interrupt once and wait a short grace (not another whole time limit: a batch of calls has a long
+        one) for the cell to unwind; a cell still running then is given up on and its kernel killed."""
+        if self.interrupted:
+            raise CellTimeoutError.error_from_timeout_and_cell("Cell execution timed out", timeout, cell)
+        self.interrupted = True
+        await ensure_async(self.km.interrupt_kernel())
+        deadline = time.monotonic() + min(timeout, INTERRUPT_GRACE)
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                msg = await self.kc.shell_channel.get_msg(timeout=left)
+            except Empty:
+                break
+            if msg.get("msg_type") == "execute_reply":  # (the only request on the shell channel now)
+                return msg  # nbclient takes it as the cell's reply, and reads the cell's output up to idle
         raise CellTimeoutError.error_from_timeout_and_cell("Cell execution timed out", timeout, cell)
 
     def output(self, outs, msg, display_id, cell_index):  # noqa: D102 - nbclient hook

@@ -8,9 +8,7 @@ talks over IPC sockets in a private folder, never TCP. A kernel is never reused 
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import shutil
 import tempfile
 import time
@@ -24,20 +22,18 @@ from jupyter_client.kernelspec import KernelSpec
 from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-from grader_worker import wire
-from grader_worker.bridge import MIME, SHARED
+from grader_worker.bridge import MIME
 
-from ..checks.outcome import Call, Outcome
+from ..checks.outcome import Call, Outcome, Survey
 from ..errors import InfrastructureError
 from ..report import RunEvent
+from .messages import INLINE_REQUEST_BYTES, case, outcome, read_checkpoint, request_file, shipped
 from .jupyter import MAX_MESSAGE_BYTES, CappedClient, OverBudget, SandboxedKernelManager, VerifiedClient, handshake
 from .cgroups import descendants
 from .sandbox import Sandbox
 from .zygote import Zygote
 
 
-SENT_LIMIT = 4 * wire.MAX_ARRAY_BYTES  # what the grader itself sends in one request (data of its own choosing)
-INLINE_REQUEST_BYTES = 8 * 1024  # a larger request travels as a file in the IPC folder, not in the cell's source
 
 
 @dataclass
@@ -193,7 +189,10 @@ class KernelSession:
             self.events.append(RunEvent(where=where, kind="timeout", message="not run: the submission's total time limit was reached"))
             self._recover_from_hang()
             return
-        self.client.timeout = int(timeout or self.cell_timeout)
+        limit = timeout or self.cell_timeout
+        if self.deadline is not None:  # (the submission's total time limit cuts a long cell or batch short too)
+            limit = min(limit, max(1.0, self.deadline - time.monotonic()))
+        self.client.timeout = max(1, round(limit))
         self.client.interrupted = False
         self.client.nb.cells.append(cell)
         index = len(self.client.nb.cells) - 1
@@ -266,13 +265,14 @@ class KernelSession:
     def get(self, name: str, keep: bool = False) -> Outcome:
         return self._request({"op": "get", "name": name, "keep": keep}, timeout=self.call_timeout, where=f"reading {name}")
 
-    def get_many(self, names: list[str]) -> dict[str, Outcome]:
-        """Several names in one round trip (what a rubric's value checks ask for)."""
-        reply = self._request({"op": "get_many", "names": list(names)}, timeout=self.call_timeout, where="reading the answers",
-                              parse=lambda raw: raw if isinstance(raw, dict) and isinstance(raw.get("many"), dict) else _outcome(raw))
-        if isinstance(reply, Outcome):  # no usable answer to the request: each name is asked for on its own
-            return {}
-        return {name: _outcome(reply["many"][name]) for name in names if name in reply["many"]}
+    def survey(self, names: list[str], callables: list[str]) -> Survey:
+        """The answers and which functions exist, in one round trip (what the checks will ask for)."""
+        reply = self._request({"op": "survey", "names": list(names), "callables": list(callables)}, timeout=self.call_timeout,
+                              where="reading the answers", parse=lambda raw: raw if _has_many(raw) else outcome(raw))
+        if isinstance(reply, Outcome):  # no usable answer to the request: each is asked for on its own
+            return Survey()
+        return Survey({name: outcome(reply["many"][name]) for name in names if name in reply["many"]},
+                      {name: reply["has"][name] is not False for name in callables if name in reply["has"]})  # (in doubt, the call says why)
 
     def has(self, name: str, handle: int | None = None) -> bool:
         """Whether the student's code has a callable ``name`` (a method of a kept object, with ``handle``)."""
@@ -289,24 +289,26 @@ class KernelSession:
             request["budget"] = budget
         return self._request(request, timeout=timeout or self.call_timeout, where=f"calling {name}")
 
-    def call_many(self, name: str, calls: list[Call], timeout: float | None = None) -> list[Outcome]:
-        """Each ``Call`` of ``name`` in one round trip, each within ``timeout``."""
+    def call_many(self, calls: list[tuple[str, Call]], timeout: float | None = None) -> list[Outcome]:
+        """Each call (a name and its ``Call``) in one round trip, each within ``timeout``."""
         each = timeout or self.call_timeout
-        request = {"op": "call_many", "name": name, "each": each, "cases": [self._case(call) for call in calls]}
-        reply = self._request(request, timeout=each * len(calls) + 2, where=f"calling {name}",
-                              parse=lambda raw: raw if isinstance(raw, dict) and isinstance(raw.get("many"), list) else _outcome(raw))
-        if isinstance(reply, Outcome):  # the batch as a whole failed (the kernel died or hung): so did every call
-            return [reply] * len(calls)
-        outcomes = [_outcome(item) for item in reply["many"][:len(calls)]]
-        return outcomes + [Outcome(error={"type": "NoReply", "message": "no reply for this case"})] * (len(calls) - len(outcomes))
-
-    def _case(self, call: Call) -> dict:
-        case = {"args": self._shipped(list(call.args)), "kwargs": self._shipped(call.kwargs)}
-        if call.fresh is not None:
-            fresh = call.fresh
-            case["fresh"] = {"name": fresh.cls, "args": self._shipped(list(fresh.args)), "kwargs": self._shipped(fresh.kwargs),
-                             "update": {attr: self._shipped(value) for attr, value in fresh.update.items()}}
-        return case
+        checkpoint = self.sandbox.ipc_dir / f"checkpoint-{uuid.uuid4().hex}.json"
+        request = {"op": "call_many", "each": each, "cases": [case(name, call, self._shipped) for name, call in calls],
+                   "checkpoint": str(checkpoint)}
+        names = sorted({name for name, _call in calls})
+        try:
+            reply, failure = self._exchange(request, timeout=each * len(calls) + 2, where=f"calling {', '.join(names)}")
+            if failure is not None:  # the functions done before the kernel died or hung still count
+                reply = read_checkpoint(checkpoint)
+        finally:
+            for leftover in (checkpoint, checkpoint.with_name(checkpoint.name + ".part")):
+                leftover.unlink(missing_ok=True)
+        done = reply.get("many") if isinstance(reply, dict) and isinstance(reply.get("many"), list) else None
+        if done is None:  # the batch as a whole failed: so did every call
+            return [failure or outcome(reply)] * len(calls)
+        outcomes = [outcome(item) for item in done[:len(calls)]]
+        rest = failure or Outcome(error={"type": "NoReply", "message": "no reply for this case"})
+        return outcomes + [rest] * (len(calls) - len(outcomes))
 
     def update(self, handle: int, attr: str, value: Any, timeout: float | None = None) -> Outcome:
         request = {"op": "update", "handle": handle, "attr": attr, "value": self._shipped(value)}
@@ -319,31 +321,21 @@ class KernelSession:
         return [f"{event.where}: {event.message.removeprefix('import failed: ')}" for event in self.events
                 if event.message.startswith("import failed")]
 
-    def _request_file(self, payload: str) -> Path | None:
-        """A large request written into the kernel's IPC folder (mounted at the same path in the sandbox),
-        so that the cell which asks for it stays small: IPython transforms and compiles every cell's
-        source, about 90 ms of the kernel's CPU per MB. A name of the grader's choosing, created afresh and
-        never through a link the student's code may have put there; None (send it inline) if that fails."""
-        path = self.sandbox.ipc_dir / f"request-{uuid.uuid4().hex}.json"
-        try:
-            handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
-        except OSError:
-            return None
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(payload)
-        return path
-
     def _shipped(self, value: Any) -> Any:
-        """``value`` as plain data, each large array sent once per kernel (the bridge keeps it and hands
-        every later call a copy): a class's training data is not encoded and sent again for every step."""
-        encoded = wire.to_wire(value, limit=SENT_LIMIT)
-        return _share(encoded, self._sent)
+        """``value`` as plain data, each large array sent once per kernel (``messages.shipped``)."""
+        return shipped(value, self._sent)
 
     def _request(self, request: dict, timeout: float, where: str, parse: Any = None) -> Any:
+        """The reply to ``request`` (``parse``d; by default an ``Outcome``), or an ``Outcome`` that says why none came."""
+        reply, failure = self._exchange(request, timeout, where)
+        return failure if failure is not None else (parse or outcome)(reply)
+
+    def _exchange(self, request: dict, timeout: float, where: str) -> tuple[Any, Outcome | None]:
+        """Run one request in the kernel: the last reply it sent (raw, student-controlled), and what went wrong, if anything."""
         if self.dead or self.client is None:
-            return Outcome(error={"type": "KernelDied", "message": "the student's kernel is no longer running (see the run log)"})
+            return None, Outcome(error={"type": "KernelDied", "message": "the student's kernel is no longer running (see the run log)"})
         payload = json.dumps(request)
-        carrier = self._request_file(payload) if len(payload) > INLINE_REQUEST_BYTES else None
+        carrier = request_file(self.sandbox.ipc_dir, payload) if len(payload) > INLINE_REQUEST_BYTES else None
         if carrier is None:
             code = f"__import__('grader_worker.bridge', fromlist=['serve']).serve({json.dumps(payload)})"
         else:
@@ -359,50 +351,16 @@ class KernelSession:
         new_events = self.events[events_before:]
         del self.events[events_before:]
         self.events += [event for event in new_events if event.kind in ("timeout", "crash", "limit")]  # (the run log keeps these)
+        replies = [o["data"][MIME] for o in cell.get("outputs", []) if o.get("output_type") == "display_data" and MIME in o.get("data", {})]
+        reply = replies[-1] if replies else None
         for event in new_events:
             if event.kind in ("timeout", "crash") or (event.kind == "limit" and self.dead):  # (a memory or byte limit)
-                return Outcome(error={"type": "Timeout" if event.kind == "timeout" else "KernelDied", "message": event.message})
-        replies = [o["data"][MIME] for o in cell.get("outputs", []) if o.get("output_type") == "display_data" and MIME in o.get("data", {})]
-        if not replies:
+                return reply, Outcome(error={"type": "Timeout" if event.kind == "timeout" else "KernelDied", "message": event.message})
+        if reply is None:
             message = new_events[0].message if new_events else "no reply from the student's kernel"
-            return Outcome(error={"type": "NoReply", "message": message})
-        return (parse or _outcome)(replies[-1])
+            return None, Outcome(error={"type": "NoReply", "message": message})
+        return reply, None
 
 
-SHARED_BYTES = 64 * 1024  # arrays larger than this (as sent) travel once per kernel
-
-
-def _share(data: Any, sent: set[str]) -> Any:
-    if isinstance(data, list):
-        return [_share(item, sent) for item in data]
-    if isinstance(data, dict):
-        if set(data) == {wire.ARRAY} and len(data[wire.ARRAY]) > SHARED_BYTES:
-            key = hashlib.sha1(data[wire.ARRAY].encode("ascii")).hexdigest()
-            if key in sent:
-                return {SHARED: key}
-            sent.add(key)
-            return {SHARED: key, "value": data}
-        return {key: _share(item, sent) for key, item in data.items()}
-    return data
-
-
-def _outcome(reply: Any) -> Outcome:
-    """Validate a reply from the sandbox; it is student-controlled data."""
-    if not isinstance(reply, dict):
-        return Outcome(error={"type": "BadReply", "message": "malformed reply"})
-    if reply.get("missing") is True:
-        return Outcome(missing=True)
-    if reply.get("ok") is True:
-        cpu = float(reply["cpu"]) if isinstance(reply.get("cpu"), (int, float)) and reply["cpu"] >= 0 else None
-        if isinstance(reply.get("handle"), int):
-            return Outcome(handle=reply["handle"], cpu=cpu)
-        try:
-            return Outcome(value=wire.from_wire(reply.get("value")), cpu=cpu)
-        except wire.WireError as exc:
-            return Outcome(error={"type": "WireError", "message": str(exc)})
-    error = reply.get("error")
-    if not isinstance(error, dict):
-        return Outcome(error={"type": "BadReply", "message": "malformed error"})
-    where = error.get("where") if isinstance(error.get("where"), dict) else None
-    return Outcome(error={"type": str(error.get("type", "Error"))[:100], "message": str(error.get("message", ""))[:2000], "where": where})
-
+def _has_many(raw: Any) -> bool:
+    return isinstance(raw, dict) and isinstance(raw.get("many"), dict) and isinstance(raw.get("has"), dict)
