@@ -79,10 +79,11 @@ def read_checkpoint(path: Path) -> Any:
         handle = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError:
         return None
+    status = os.fstat(handle)
+    if not stat.S_ISREG(status.st_mode) or status.st_size > wire.MAX_REPLY_BYTES:
+        os.close(handle)
+        return None
     with os.fdopen(handle, "rb") as file:
-        status = os.fstat(file.fileno())
-        if not stat.S_ISREG(status.st_mode) or status.st_size > wire.MAX_REPLY_BYTES:
-            return None
         try:
             return json.loads(file.read(wire.MAX_REPLY_BYTES + 1))
         except (ValueError, UnicodeDecodeError, RecursionError):
