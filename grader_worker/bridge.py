@@ -59,9 +59,7 @@ def serve_file(path: str) -> None:
         with open(path, encoding="utf-8") as file:
             request_json = file.read()
     except OSError as exc:
-        from IPython.display import publish_display_data
-
-        publish_display_data({MIME: {"ok": False, "error": {"type": "NoRequest", "message": f"the request could not be read: {exc}"}}})
+        _publish({"ok": False, "error": {"type": "NoRequest", "message": f"the request could not be read: {exc}"}})
         return
     serve(request_json)
 
