@@ -38,6 +38,10 @@ class InfrastructureError(RuntimeError):
     """The grader could not run the submission (no kernel, no sandbox): not the student's fault."""
 
 
+class ZygoteError(RuntimeError):
+    """A zygote (a slot's warm kernel parent) could not start or stopped answering: an infrastructure fault."""
+
+
 class ExpressionError(Exception):
     """A rubric expression could not be evaluated (a reference raised, an answer is unusable)."""
 

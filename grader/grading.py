@@ -19,12 +19,10 @@ from .checks.scorer import Scorer
 from .checks.work import StudentWork
 from .errors import ExpressionError, ReferenceError_, SubmissionError
 from .report import Report, RunEvent
-from .runner.kernel import KernelSession
 from .runner.pool import FAULTS, ZygotePool
 from .runner.zygote import Zygote
 from .submissions.answers import read_answers
 from .submissions.forms import Submission, classify
-from .submissions.notebooks import read_notebook
 from .submissions.staging import Staged
 from .transcripts import NeedsRerun, RecordingProcess, ReplayProcess
 from .version import __version__
@@ -55,6 +53,9 @@ def grade_staged(staged: Staged, assignment: Assignment, *, name: str, path: Pat
     submission, answers, events = _forms(staged)
     if submission is None or not submission.has_code:
         return _report(name, path, assignment, scorer.score(StudentWork(answers), manual), events)
+    from .runner.kernel import KernelSession  # (Jupyter's client stack: imported once there is code to run)
+    from .submissions.notebooks import read_notebook
+
     limits = rubric.limits
     session = KernelSession(submission.folder, cell_timeout=limits.cell_timeout, call_timeout=limits.call_timeout,
                             output_limit=limits.output_kb * 1024, slot=slot, use_bwrap=sandbox, zygote=zygote,

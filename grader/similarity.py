@@ -30,7 +30,6 @@ from typing import Iterable
 import numpy as np
 
 from .report import Report
-from .submissions.notebooks import read_notebook
 
 MAX_CODE = 200_000  # characters of code kept per submission
 NOISE = 25  # shortest match that counts, in characters of tokenised code (copydetect's noise threshold)
@@ -44,6 +43,8 @@ MAX_PAIRS = 20  # pairs shown side by side in the overview
 
 def source_code(folder: Path) -> str:
     """The code of a staged submission: every module, and the code cells of every notebook, in order."""
+    from .submissions.notebooks import read_notebook  # (nbformat: only where the similarity format is asked for)
+
     folder = Path(folder)
     parts: list[str] = []
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):

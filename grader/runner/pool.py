@@ -11,8 +11,8 @@ from __future__ import annotations
 import threading
 from typing import Callable, TypeVar
 
-from ..errors import InfrastructureError
-from .zygote import Zygote, ZygoteError
+from ..errors import InfrastructureError, ZygoteError
+from .zygote import Zygote
 
 T = TypeVar("T")
 FAULTS = (InfrastructureError, ZygoteError)

@@ -4,7 +4,9 @@ One zygote per parallel job slot lives in its own sandbox for a whole batch. For
 grader puts a copy of the submission into the slot's (otherwise empty) folders, asks the zygote for a
 fresh kernel, grades, then has every process of the slot's uid killed and the folders wiped: one
 student's files and processes are gone before the next student's arrive. jupyter_client drives the
-kernel through ``ZygoteProvisioner``, registered as the ``dl-grader-zygote`` kernel provisioner.
+kernel through ``grader.runner.provisioner.ZygoteProvisioner`` (the ``dl-grader-zygote`` kernel
+provisioner). This module imports no Jupyter code: a command that starts no kernel (re-scoring from
+transcripts, an answers file) does not pay for it.
 """
 
 from __future__ import annotations
@@ -15,14 +17,11 @@ import shutil
 import subprocess
 import tempfile
 import threading
-import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from jupyter_client.provisioning import LocalProvisioner
-from traitlets import Int
-
+from ..errors import ZygoteError
 from .cgroups import host_pid
 from .sandbox import PYTHON, Sandbox, clear_folder
 
@@ -43,11 +42,7 @@ ON_DEMAND = [
 ]
 ON_DEMAND_NAMES = {name for _pattern, names in ON_DEMAND for name in names}
 _SOURCE_SUFFIXES = {".ipynb", ".py"}
-_ZYGOTES: dict[int, Zygote] = {}  # by id(): the provisioner finds its zygote through its config
-
-
-class ZygoteError(RuntimeError):
-    """The zygote could not start or stopped answering: an infrastructure fault."""
+ZYGOTES: dict[int, Zygote] = {}  # by id(): the provisioner finds its zygote through its config
 
 
 class Zygote:
@@ -78,7 +73,7 @@ class Zygote:
             raise ZygoteError(f"the zygote did not start (exit code {self._process.poll()})")
         self.info = json.loads(line)
         self.loaded = set(self.info.get("loaded", []))
-        _ZYGOTES[id(self)] = self
+        ZYGOTES[id(self)] = self
 
     def request(self, **request: Any) -> dict:
         with self._lock:
@@ -123,7 +118,7 @@ class Zygote:
             leftover.unlink(missing_ok=True)
 
     def close(self) -> None:
-        _ZYGOTES.pop(id(self), None)
+        ZYGOTES.pop(id(self), None)
         if self._process is not None:
             try:
                 self._process.stdin.close()
@@ -155,68 +150,3 @@ def libraries_used(submission_dir: Path, limit: int = 64 * 2**20) -> list[str]:
             if pattern.search(text):
                 wanted += [name for name in names if name not in wanted]
     return wanted if "torch" in wanted else [name for name in wanted if not name.startswith("torch")]
-
-
-class ZygoteProvisioner(LocalProvisioner):
-    """Launches a kernel by asking the slot's zygote to fork one (instead of starting a process)."""
-
-    zygote_id = Int(0, config=True)
-    zygote_pid: int | None = None
-
-    @property
-    def zygote(self) -> Zygote:
-        return _ZYGOTES[self.zygote_id]
-
-    @property
-    def has_process(self) -> bool:
-        return self.zygote_pid is not None
-
-    async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> dict:
-        zygote = self.zygote
-        reply = zygote.request(op="spawn", connection_file=self.parent.connection_file, env=kwargs.get("env") or zygote.sandbox.environment(),
-                               cwd=zygote.sandbox.home, limits=zygote.sandbox.limit_values())
-        self.zygote_pid = reply["pid"]
-        zygote.kernels_started += 1
-        return self.connection_info
-
-    async def poll(self) -> int | None:
-        if self.zygote_pid is None:
-            return 0
-        try:
-            return self.zygote.request(op="poll", pid=self.zygote_pid)["returncode"]
-        except (ZygoteError, KeyError):
-            return -1
-
-    async def wait(self) -> int | None:
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            code = await self.poll()
-            if code is not None:
-                self.zygote_pid = None
-                return code
-            time.sleep(0.02)
-        return None
-
-    async def send_signal(self, signum: int) -> None:
-        if self.zygote_pid is not None:
-            try:
-                self.zygote.request(op="signal", pid=self.zygote_pid, signal=int(signum))
-            except (ZygoteError, KeyError):
-                pass
-
-    async def kill(self, restart: bool = False) -> None:
-        import signal
-
-        await self.send_signal(signal.SIGKILL)
-
-    async def terminate(self, restart: bool = False) -> None:
-        import signal
-
-        await self.send_signal(signal.SIGTERM)
-
-    async def cleanup(self, restart: bool = False) -> None:
-        self.zygote_pid = None
-
-    def get_provisioner_info(self) -> dict:  # noqa: D102 - nothing to persist
-        return {}
-
