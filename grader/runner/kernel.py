@@ -268,7 +268,7 @@ class KernelSession:
     def survey(self, names: list[str], callables: list[str]) -> Survey:
         """The answers and which functions exist, in one round trip (what the checks will ask for)."""
         reply = self._request({"op": "survey", "names": list(names), "callables": list(callables)}, timeout=self.call_timeout,
-                              where="reading the answers", parse=lambda raw: raw if _has_many(raw) else outcome(raw))
+                              where="reading the answers", parse=lambda raw: raw if _is_survey_reply(raw) else outcome(raw))
         if isinstance(reply, Outcome):  # no usable answer to the request: each is asked for on its own
             return Survey()
         return Survey({name: outcome(reply["many"][name]) for name in names if name in reply["many"]},
@@ -362,5 +362,6 @@ class KernelSession:
         return reply, None
 
 
-def _has_many(raw: Any) -> bool:
+def _is_survey_reply(raw: Any) -> bool:
+    """Whether a raw reply has the shape of a survey's (its items are checked one by one afterwards)."""
     return isinstance(raw, dict) and isinstance(raw.get("many"), dict) and isinstance(raw.get("has"), dict)
